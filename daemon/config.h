@@ -1,0 +1,89 @@
+/*
+ * config — the INI file of mercomaild and mercomail (pure: no sockets, no SQLite).
+ *
+ *   [imap]   url, user, password_file, ca_file, starttls, inbox, processed,
+ *            rejected, poll_interval, idle, timeout, max_message_size
+ *   [smtp]   url, user, password_file, ca_file, from
+ *   [store]  database
+ *   [log]    level, syslog
+ *
+ * Unknown sections and keys, missing required keys and bad values are errors
+ * reported as "file:line: message". Parsing goes on after an error so that
+ * every problem shows at once.
+ */
+#ifndef MERCOMAIL_CONFIG_H
+#define MERCOMAIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+enum tls_mode {
+	TLS_IMPLICIT,		/* imaps:// or smtps:// */
+	TLS_STARTTLS,		/* imap:// or smtp:// (default: STARTTLS required) */
+	TLS_NONE		/* imap:// with starttls = no: plaintext, explicitly asked for */
+};
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+struct config_imap {
+	char *url;		/* as written */
+	char *host;		/* from the url */
+	int port;		/* from the url, or 993 / 143 */
+	enum tls_mode tls;
+	char *user;
+	char *password_file;
+	char *ca_file;		/* NULL: the system trust store */
+	char *inbox;		/* default "INBOX" */
+	char *processed;	/* default "Processed" */
+	char *rejected;		/* default "Rejected" */
+	int poll_interval;	/* seconds, default 60 */
+	int idle;		/* default 1: use IDLE when offered */
+	int timeout;		/* seconds for one network operation, default 60 */
+	size_t max_message_size;	/* bytes, default 25 MiB; "25M", "512K", "1000" */
+};
+
+struct config_smtp {
+	char *url;		/* smtp://host:port or smtps://host:port; NULL: not configured */
+	char *user;
+	char *password_file;
+	char *ca_file;
+	char *from;		/* the address mercomail writes as */
+};
+
+struct config {
+	char *path;		/* the file it was read from */
+	struct config_imap imap;
+	struct config_smtp smtp;
+	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
+	enum log_level log_level;	/* default LOG_LVL_INFO */
+	int log_syslog;		/* default 0: stderr */
+};
+
+/* The default config path: SYSCONFDIR/mercomail/mercomail.conf. */
+const char *config_default_path(void);
+
+/*
+ * Read and check a config file. Every problem is written to diag (when not
+ * NULL) as "file:line: message\n"; the first one also goes to e.
+ * Returns a config the caller frees with config_free(), or NULL.
+ */
+struct config *config_load(const char *path, FILE *diag, struct err *e);
+
+/* A config with every default and no file (for the CLI without -c). */
+struct config *config_defaults(void);
+
+void config_free(struct config *cfg);
+
+/*
+ * Read a secret (password) from a file: the first line, without its newline.
+ * Refuses a file that others may read or write, naming the file and the fix.
+ * Returns a string the caller frees (and should wipe), or NULL.
+ */
+char *config_read_secret(const char *path, struct err *e);
+
+/* "error", "warn", "info", "debug" -> level; -1 if unknown. */
+int config_parse_log_level(const char *s);
+
+#endif

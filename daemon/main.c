@@ -1,0 +1,2 @@
+#include "buildconf.h"
+int main(void) { return 0; }
