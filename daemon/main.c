@@ -1,2 +1,317 @@
+/*
+ * mercomaild — fetch submissions from IMAP into the store.
+ *
+ * The loop: connect, run a sync pass, then wait for news (IDLE when the
+ * server offers it, else the poll interval), and again. Signals only set
+ * flags (and wake the wait through a pipe); the loop acts on them between
+ * two messages: SIGTERM/SIGINT finish the current message and exit, SIGHUP
+ * reloads the config.
+ */
 #include "buildconf.h"
-int main(void) { return 0; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "imap.h"
+#include "log.h"
+#include "store.h"
+#include "sync.h"
+
+#define IDLE_MAX 25 * 60	/* re-issue IDLE before servers drop it (RFC 2177: 29 min) */
+#define BACKOFF_MAX 300
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+static int wake_pipe[2] = { -1, -1 };
+
+struct daemon {
+	const char *config_path;
+	int once;
+	int verbose;
+	struct config *cfg;
+	char *password;
+	struct store *st;
+	struct imap *im;
+	int backoff;		/* seconds before the next connection attempt */
+};
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
+	(void)!write(wake_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static int
+setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	if (pipe(wake_pipe) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
+		fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a dead server shows as a write error */
+	return 0;
+}
+
+static void
+drain_wake_pipe(void)
+{
+	char buf[64];
+
+	while (read(wake_pipe[0], buf, sizeof buf) > 0)
+		;
+}
+
+/* Sleep up to seconds, waking early on a signal. */
+static void
+pause_for(int seconds)
+{
+	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
+
+	if (!stop_flag && !reload_flag)
+		poll(&p, 1, seconds * 1000);
+	drain_wake_pipe();
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: mercomaild [-c config] [-n] [--once] [-v]\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -n, --check        check the configuration and exit\n"
+	    "      --once         one sync pass, then exit (for cron, tests, the demo)\n"
+	    "  -v, --verbose      log more (repeat for debug)\n"
+	    "  -V, --version      print the version\n", config_default_path());
+}
+
+static int
+parse_args(struct daemon *d, int argc, char **argv, int *check)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:nvVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d->config_path = optarg; break;
+		case 'n': *check = 1; break;
+		case 'o': d->once = 1; break;
+		case 'v': d->verbose++; break;
+		case 'V': printf("mercomaild %s\n", PACKAGE_VERSION); exit(EX_OK);
+		case 'h': usage(stdout); exit(EX_OK);
+		default: usage(stderr); return -1;
+		}
+	}
+	return optind == argc ? 0 : (usage(stderr), -1);
+}
+
+/* Load the config and the IMAP password; both must be right to go on. */
+static struct config *
+load_config(const char *path, char **password, FILE *diag)
+{
+	struct err e;
+	struct config *cfg = config_load(path, diag, &e);
+
+	if (cfg == NULL)
+		return NULL;
+	if ((*password = config_read_secret(cfg->imap.password_file, &e)) == NULL) {
+		fprintf(diag, "%s: imap.password_file: %s\n", path, e.msg);
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void
+apply_log_level(struct daemon *d)
+{
+	int level = (int)d->cfg->log_level + d->verbose;
+
+	log_set_level(level > LOG_LVL_DEBUG ? LOG_LVL_DEBUG : (enum log_level)level);
+}
+
+static void
+forget_password(struct daemon *d)
+{
+	if (d->password) {
+		explicit_bzero(d->password, strlen(d->password));
+		free(d->password);
+		d->password = NULL;
+	}
+}
+
+/* SIGHUP: build the new state on the side, swap it in only when complete. */
+static void
+reload(struct daemon *d)
+{
+	char *password = NULL;
+	struct config *cfg = load_config(d->config_path, &password, stderr);
+	struct store *st = NULL;
+	struct err e;
+
+	reload_flag = 0;
+	if (cfg != NULL && strcmp(cfg->database, d->cfg->database) != 0 &&
+	    (st = store_open(cfg->database, &e)) == NULL)
+		log_error("event=reload status=failed reason=\"%s\"", e.msg);
+	if (cfg == NULL || (st == NULL && strcmp(cfg->database, d->cfg->database) != 0)) {
+		log_error("event=reload status=failed msg=\"keeping the running configuration\"");
+		config_free(cfg);
+		free(password);
+		return;
+	}
+	imap_close(d->im);	/* it points into the old config */
+	d->im = NULL;
+	if (st != NULL) {
+		store_close(d->st);
+		d->st = st;
+	}
+	forget_password(d);
+	config_free(d->cfg);
+	d->cfg = cfg;
+	d->password = password;
+	apply_log_level(d);
+	log_info("event=reload status=ok config=%s", d->config_path);
+}
+
+/* One connection attempt and one pass. Returns 0, or an exit code. */
+static int
+cycle(struct daemon *d)
+{
+	struct sync_stats stats;
+	struct err e;
+
+	if (d->im == NULL) {
+		if ((d->im = imap_connect(&d->cfg->imap, d->password, &e)) == NULL) {
+			log_error("event=imap.connect status=failed reason=\"%s\"", e.msg);
+			return EX_UNAVAILABLE;
+		}
+		log_info("event=imap.connect status=ok host=%s idle=%d move=%d",
+		    d->cfg->imap.host, imap_has_idle(d->im), imap_has_move(d->im));
+	}
+	if (sync_inbox(d->im, d->st, &d->cfg->imap, &stop_flag, &stats, &e) < 0) {
+		log_error("event=sync status=failed reason=\"%s\"", e.msg);
+		if (imap_broken(d->im)) {
+			imap_close(d->im);
+			d->im = NULL;
+		}
+		return EX_TEMPFAIL;
+	}
+	log_info("event=sync status=ok seen=%u stored=%u duplicates=%u rejected=%u moved=%u",
+	    stats.seen, stats.stored, stats.duplicates, stats.rejected, stats.moved);
+	return 0;
+}
+
+/* Between passes: IDLE when offered and wanted, else sleep. */
+static void
+wait_for_news(struct daemon *d)
+{
+	struct err e;
+	int r;
+
+	if (d->im == NULL || !d->cfg->imap.idle || !imap_has_idle(d->im)) {
+		pause_for(d->cfg->imap.poll_interval);
+		return;
+	}
+	r = imap_idle_wait(d->im, IDLE_MAX, wake_pipe[0], &e);
+	drain_wake_pipe();
+	if (r < 0) {
+		log_warn("event=imap.idle status=failed reason=\"%s\"", e.msg);
+		if (imap_broken(d->im)) {
+			imap_close(d->im);
+			d->im = NULL;
+		}
+	}
+}
+
+static int
+run(struct daemon *d)
+{
+	int rc;
+
+	for (;;) {
+		if (reload_flag)
+			reload(d);
+		rc = cycle(d);
+		if (d->once || stop_flag)
+			return rc;
+		if (rc != 0) {
+			/* back off from a failing server: 1, 2, 4 ... 300 s */
+			d->backoff = d->backoff ? d->backoff * 2 : 1;
+			if (d->backoff > BACKOFF_MAX)
+				d->backoff = BACKOFF_MAX;
+			log_info("event=backoff seconds=%d", d->backoff);
+			pause_for(d->backoff);
+		} else {
+			d->backoff = 0;
+			wait_for_news(d);
+		}
+		if (stop_flag)
+			return EX_OK;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = { .config_path = config_default_path() };
+	struct err e;
+	int check = 0, rc;
+
+	if (parse_args(&d, argc, argv, &check) < 0)
+		return EX_USAGE;
+	if ((d.cfg = load_config(d.config_path, &d.password, stderr)) == NULL)
+		return EX_CONFIG;
+	if (check) {
+		printf("%s: configuration OK\n", d.config_path);
+		rc = EX_OK;
+		goto out;
+	}
+	log_init("mercomaild", d.cfg->log_level, d.cfg->log_syslog);
+	apply_log_level(&d);
+	if (setup_signals() < 0) {
+		log_error("event=start status=failed reason=\"pipe: %s\"", strerror(errno));
+		rc = EX_OSERR;
+		goto out;
+	}
+	if ((d.st = store_open(d.cfg->database, &e)) == NULL) {
+		log_error("event=store.open status=failed reason=\"%s\"", e.msg);
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	log_info("event=start version=%s config=%s database=%s", PACKAGE_VERSION,
+	    d.config_path, d.cfg->database);
+	rc = run(&d);
+	log_info("event=stop status=%d", rc);
+out:
+	imap_close(d.im);
+	store_close(d.st);
+	forget_password(&d);
+	config_free(d.cfg);
+	return rc;
+}

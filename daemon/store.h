@@ -65,6 +65,11 @@ int store_message_add(struct store *st, const struct store_msg *m, int64_t *id, 
 int store_message_has_uid(struct store *st, const char *folder, uint32_t uidvalidity,
     uint32_t uid, struct err *e);
 
+/* The state (enum msg_state) of the message fetched from folder/uidvalidity/uid;
+ * -1 if there is none, -2 on error. */
+int store_message_state_by_uid(struct store *st, const char *folder, uint32_t uidvalidity,
+    uint32_t uid, struct err *e);
+
 /* Count of messages (state < 0: all states). -1 on error. */
 int64_t store_message_count(struct store *st, int state, struct err *e);
 
