@@ -1,2 +1,534 @@
 #include "buildconf.h"
-int main(void) { return 0; }
+
+/*
+ * mercomail — the admin CLI: create the database, import and show the roster,
+ * look at the messages that were fetched.
+ *
+ * Exit codes (sysexits.h): EX_USAGE bad command line, EX_CONFIG bad config,
+ * EX_NOINPUT missing input file or database, EX_DATAERR bad import data or an
+ * unknown message id, EX_CANTCREAT the database cannot be opened or created,
+ * EX_SOFTWARE other database errors, EX_IOERR output errors.
+ */
+
+#define _POSIX_C_SOURCE 200809L	/* getopt, open_memstream, gmtime_r */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libical/ical.h>
+
+#include "config.h"
+#include "err.h"
+#include "roster.h"
+#include "store.h"
+
+#define DEFAULT_LIMIT 50
+
+struct ctx {
+	const char *config_path;	/* -c */
+	const char *db_path;		/* -d, else from the config */
+	struct config *cfg;
+	struct store *st;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: mercomail [-c CONFIG] [-d DATABASE] COMMAND ...\n"
+	    "\n"
+	    "commands:\n"
+	    "  init                      create or migrate the database\n"
+	    "  roster import FILE...     import cities.csv / units.csv (each file all or nothing)\n"
+	    "  roster list               show countries, cities, contacts, units and bodies\n"
+	    "  messages list [--state STATE] [--limit N]\n"
+	    "                            fetched messages, newest first (at most %d unless --limit)\n"
+	    "  messages show ID [--raw]  one message's metadata (--raw: then its bytes as stored)\n"
+	    "  help                      this text\n"
+	    "\n"
+	    "  -c CONFIG    config file (default: %s)\n"
+	    "  -d DATABASE  database file (default: [store] database of the config)\n"
+	    "  STATE        new, recorded, rejected, held or ignored\n",
+	    DEFAULT_LIMIT, config_default_path());
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mercomail: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see mercomail help)\n", stderr);
+	return EX_USAGE;
+}
+
+/* Read the config, printing every problem; NULL on error. */
+static struct config *
+load_config(const char *path)
+{
+	struct err e = { "" };
+	char *diag = NULL;
+	size_t diag_len = 0;
+	FILE *d = open_memstream(&diag, &diag_len);
+	struct config *cfg = config_load(path, d, &e);
+
+	if (d != NULL) {
+		fclose(d);
+		fwrite(diag, 1, diag_len, stderr);
+		free(diag);
+	}
+	/* The first problem is in e as well: show e only if diag said nothing. */
+	if (cfg == NULL && diag_len == 0)
+		fprintf(stderr, "mercomail: %s\n", e.msg[0] ? e.msg : "cannot read the config");
+	return cfg;
+}
+
+/*
+ * The database path: -d, else [store] database of the config: -c, else the
+ * default file, else (no -c and no default file) the built-in defaults.
+ */
+static int
+resolve_database(struct ctx *cx)
+{
+	struct stat sb;
+
+	if (cx->db_path != NULL && cx->config_path == NULL)
+		return 0;
+	if (cx->config_path != NULL) {
+		cx->cfg = load_config(cx->config_path);
+	} else if (stat(config_default_path(), &sb) < 0 && errno == ENOENT) {
+		cx->cfg = config_defaults();
+		if (cx->cfg == NULL) {
+			fprintf(stderr, "mercomail: out of memory\n");
+			return EX_OSERR;
+		}
+	} else {
+		cx->cfg = load_config(config_default_path());
+	}
+	if (cx->cfg == NULL)
+		return EX_CONFIG;
+	if (cx->db_path == NULL)
+		cx->db_path = cx->cfg->database;
+	if (cx->db_path == NULL || cx->db_path[0] == '\0') {
+		fprintf(stderr, "mercomail: no database: give -d or set [store] database\n");
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* Open the database. must_exist: for the commands that only read. */
+static int
+open_store(struct ctx *cx, int must_exist)
+{
+	struct err e = { "" };
+	struct stat sb;
+	int rc;
+
+	if ((rc = resolve_database(cx)) != 0)
+		return rc;
+	if (must_exist && stat(cx->db_path, &sb) < 0 && errno == ENOENT) {
+		fprintf(stderr, "mercomail: %s: no such database (create it with "
+		    "'mercomail init')\n", cx->db_path);
+		return EX_NOINPUT;
+	}
+	if ((cx->st = store_open(cx->db_path, &e)) == NULL) {
+		fprintf(stderr, "mercomail: %s\n", e.msg);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static int
+flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "mercomail: write error: %s\n", strerror(errno));
+		return EX_IOERR;
+	}
+	return 0;
+}
+
+/*
+ * Write a string from a mail for a terminal: control characters (C0, DEL and
+ * C1, which can drive a terminal) become '?', tabs and line breaks a space.
+ */
+static void
+put_safe(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	if (*p == '\0') {
+		fputc('-', out);
+		return;
+	}
+	for (; *p; p++) {
+		if (*p == '\t' || *p == '\r' || *p == '\n')
+			fputc(' ', out);
+		else if (*p < 0x20 || *p == 0x7F)
+			fputc('?', out);
+		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			fputc('?', out);
+			p++;
+		} else
+			fputc(*p, out);
+	}
+}
+
+static void
+show_field(const char *label, const char *value)
+{
+	printf("%-12s ", label);
+	put_safe(stdout, value);
+	putchar('\n');
+}
+
+static void
+format_time(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "@%" PRId64, t);
+}
+
+/* A whole positive decimal number; -1 if not. */
+static int64_t
+parse_positive(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return -1;
+	return v;
+}
+
+/*
+ * Options after the command: "--name VALUE", "--name=VALUE" or a flag.
+ * Returns the value (or "" for a flag) if argv[*i] is that option.
+ */
+static const char *
+match_opt(int argc, char **argv, int *i, const char *name, int has_value, int *bad)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '=' && has_value)
+		return a + n + 1;
+	if (a[n] != '\0')
+		return NULL;
+	if (!has_value)
+		return "";
+	if (*i + 1 >= argc) {
+		*bad = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* --- the commands */
+
+static int
+cmd_init(struct ctx *cx, int argc, char **argv)
+{
+	int rc;
+
+	if (argc > 0)
+		return usage_error("init: unexpected argument '%s'", argv[0]);
+	if ((rc = open_store(cx, 0)) != 0)
+		return rc;
+	printf("%s: schema version %d\n", cx->db_path, store_schema_version(cx->st));
+	return flush_stdout();
+}
+
+static int
+cmd_roster_import(struct ctx *cx, int argc, char **argv)
+{
+	int rc, ret = 0;
+
+	if (argc == 0)
+		return usage_error("%s", "roster import: which FILE?");
+	for (int i = 0; i < argc; i++) {
+		if (access(argv[i], R_OK) < 0) {
+			fprintf(stderr, "mercomail: %s: %s\n", argv[i], strerror(errno));
+			return EX_NOINPUT;
+		}
+	}
+	if ((rc = open_store(cx, 0)) != 0)
+		return rc;
+
+	for (int i = 0; i < argc; i++) {
+		struct err e = { "" };
+		char *diag = NULL;
+		size_t diag_len = 0;
+		FILE *d = open_memstream(&diag, &diag_len);
+
+		if (d == NULL) {
+			fprintf(stderr, "mercomail: out of memory\n");
+			return EX_OSERR;
+		}
+		int n = roster_import_file(cx->st, argv[i], d, &e);
+		fclose(d);
+		fwrite(diag, 1, diag_len, stderr);
+		if (n < 0) {
+			fprintf(stderr, "mercomail: %s\n", e.msg);
+			/* Problems with the data were written to diag; else the database failed. */
+			rc = diag_len > 0 ? EX_DATAERR : EX_SOFTWARE;
+			if (ret == 0 || rc == EX_SOFTWARE)
+				ret = rc;
+		} else {
+			printf("%s: %d row%s imported\n", argv[i], n, n == 1 ? "" : "s");
+		}
+		free(diag);
+	}
+	rc = flush_stdout();
+	return ret ? ret : rc;
+}
+
+static int
+cmd_roster_list(struct ctx *cx, int argc, char **argv)
+{
+	struct err e = { "" };
+	int rc;
+
+	if (argc > 0)
+		return usage_error("roster list: unexpected argument '%s'", argv[0]);
+	if ((rc = open_store(cx, 1)) != 0)
+		return rc;
+	if (roster_list(cx->st, stdout, &e) < 0) {
+		fprintf(stderr, "mercomail: %s\n", e.msg);
+		return EX_SOFTWARE;
+	}
+	return flush_stdout();
+}
+
+static int
+cmd_messages_list(struct ctx *cx, int argc, char **argv)
+{
+	const char *v;
+	int state = -1, bad = 0, rc;
+	int64_t limit = DEFAULT_LIMIT;
+
+	for (int i = 0; i < argc; i++) {
+		if ((v = match_opt(argc, argv, &i, "--state", 1, &bad)) != NULL) {
+			if ((state = store_state_parse(v)) < 0)
+				return usage_error("unknown state '%s' (new, recorded, "
+				    "rejected, held, ignored)", v);
+		} else if ((v = match_opt(argc, argv, &i, "--limit", 1, &bad)) != NULL) {
+			if ((limit = parse_positive(v)) < 0)
+				return usage_error("--limit '%s': give a positive number", v);
+		} else if (bad) {
+			return usage_error("%s needs a value", argv[i]);
+		} else {
+			return usage_error("messages list: unexpected argument '%s'", argv[i]);
+		}
+	}
+	if ((rc = open_store(cx, 1)) != 0)
+		return rc;
+
+	sqlite3 *db = store_db(cx->st);
+	sqlite3_stmt *s = NULL;
+	const char *sql =
+	    "SELECT id, received_at, state, size, from_addr, subject FROM messages"
+	    " WHERE ?1 IS NULL OR state = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2";
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto db_fail;
+	if (state >= 0)
+		sqlite3_bind_text(s, 1, store_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char when[32];
+		format_time(when, sizeof when, sqlite3_column_int64(s, 1));
+		printf("%" PRId64 "\t%s\t%s\t%" PRId64 "\t", (int64_t)sqlite3_column_int64(s, 0),
+		    when, (const char *)sqlite3_column_text(s, 2),
+		    (int64_t)sqlite3_column_int64(s, 3));
+		put_safe(stdout, (const char *)sqlite3_column_text(s, 4));
+		putchar('\t');
+		put_safe(stdout, (const char *)sqlite3_column_text(s, 5));
+		putchar('\n');
+	}
+	if (rc != SQLITE_DONE)
+		goto db_fail;
+	sqlite3_finalize(s);
+	return flush_stdout();
+db_fail:
+	fprintf(stderr, "mercomail: %s: %s\n", cx->db_path, sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return EX_SOFTWARE;
+}
+
+static int
+cmd_messages_show(struct ctx *cx, int argc, char **argv)
+{
+	const char *idarg = NULL;
+	int raw = 0, bad = 0, rc;
+	int64_t id;
+
+	for (int i = 0; i < argc; i++) {
+		if (match_opt(argc, argv, &i, "--raw", 0, &bad) != NULL)
+			raw = 1;
+		else if (argv[i][0] == '-')
+			return usage_error("messages show: unknown option '%s'", argv[i]);
+		else if (idarg == NULL)
+			idarg = argv[i];
+		else
+			return usage_error("messages show: unexpected argument '%s'", argv[i]);
+	}
+	if (idarg == NULL)
+		return usage_error("%s", "messages show: which ID?");
+	if ((id = parse_positive(idarg)) < 0)
+		return usage_error("messages show: '%s' is not a message id", idarg);
+	if ((rc = open_store(cx, 1)) != 0)
+		return rc;
+
+	sqlite3 *db = store_db(cx->st);
+	sqlite3_stmt *s = NULL;
+	const char *sql =
+	    "SELECT message_id, sha256, folder, uidvalidity, uid, received_at, state,"
+	    " reason, size, truncated, from_addr, subject, raw FROM messages WHERE id = ?1";
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto db_fail;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		fprintf(stderr, "mercomail: no message with id %" PRId64 "\n", id);
+		sqlite3_finalize(s);
+		return EX_DATAERR;
+	}
+	if (rc != SQLITE_ROW)
+		goto db_fail;
+
+	char when[32];
+	format_time(when, sizeof when, sqlite3_column_int64(s, 5));
+	printf("Id:          %" PRId64 "\n", id);
+	show_field("Message-ID:", (const char *)sqlite3_column_text(s, 0));
+	show_field("SHA-256:", (const char *)sqlite3_column_text(s, 1));
+	show_field("Folder:", (const char *)sqlite3_column_text(s, 2));
+	printf("UIDVALIDITY: %" PRId64 "\n", (int64_t)sqlite3_column_int64(s, 3));
+	printf("UID:         %" PRId64 "\n", (int64_t)sqlite3_column_int64(s, 4));
+	printf("Received:    %s\n", when);
+	show_field("State:", (const char *)sqlite3_column_text(s, 6));
+	show_field("Reason:", (const char *)sqlite3_column_text(s, 7));
+	printf("Size:        %" PRId64 " bytes (%d stored)\n",
+	    (int64_t)sqlite3_column_int64(s, 8), sqlite3_column_bytes(s, 12));
+	printf("Truncated:   %s\n",
+	    sqlite3_column_int(s, 9) ? "yes (only the header is stored)" : "no");
+	show_field("From:", (const char *)sqlite3_column_text(s, 10));
+	show_field("Subject:", (const char *)sqlite3_column_text(s, 11));
+	if (raw) {
+		const void *p = sqlite3_column_blob(s, 12);
+		int n = sqlite3_column_bytes(s, 12);
+		putchar('\n');
+		if (n > 0 && fwrite(p, 1, (size_t)n, stdout) != (size_t)n) {
+			fprintf(stderr, "mercomail: write error: %s\n", strerror(errno));
+			sqlite3_finalize(s);
+			return EX_IOERR;
+		}
+	}
+	sqlite3_finalize(s);
+	return flush_stdout();
+db_fail:
+	fprintf(stderr, "mercomail: %s: %s\n", cx->db_path, sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return EX_SOFTWARE;
+}
+
+static int
+cmd_help(struct ctx *cx, int argc, char **argv)
+{
+	usage(stdout);
+	return flush_stdout();
+}
+
+static const struct command {
+	const char *name;
+	const char *sub;		/* NULL: a command without subcommands */
+	int (*run)(struct ctx *, int argc, char **argv);	/* the arguments after it */
+} commands[] = {
+	{ "init", NULL, cmd_init },
+	{ "roster", "import", cmd_roster_import },
+	{ "roster", "list", cmd_roster_list },
+	{ "messages", "list", cmd_messages_list },
+	{ "messages", "show", cmd_messages_show },
+	{ "help", NULL, cmd_help },
+};
+
+static int
+dispatch(struct ctx *cx, int argc, char **argv)
+{
+	int known = 0;
+
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(argv[0], c->name) != 0)
+			continue;
+		known = 1;
+		if (c->sub == NULL)
+			return c->run(cx, argc - 1, argv + 1);
+		if (argc > 1 && strcmp(argv[1], c->sub) == 0)
+			return c->run(cx, argc - 2, argv + 2);
+	}
+	if (known && argc > 1)
+		return usage_error("%s %s: unknown subcommand", argv[0], argv[1]);
+	if (known)
+		return usage_error("%s: which subcommand?", argv[0]);
+	return usage_error("unknown command '%s'", argv[0]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx cx = { 0 };
+	int ch, rc;
+
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return flush_stdout();
+	}
+	while ((ch = getopt(argc, argv, "+c:d:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			cx.config_path = optarg;
+			break;
+		case 'd':
+			cx.db_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return flush_stdout();
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	rc = dispatch(&cx, argc - optind, argv + optind);
+	store_close(cx.st);
+	config_free(cx.cfg);
+	icaltimezone_free_builtin_timezones();
+	return rc;
+}
