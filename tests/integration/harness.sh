@@ -207,9 +207,15 @@ _harness_certs() {
         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
             -set_serial "0x$(openssl rand -hex 8)" -days 30 \
             -extfile server.ext -out server.pem &&
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -keyout wrong.key -out wrong.pem -days 30 -subj "/CN=wrong.invalid" \
-            -addext "subjectAltName=DNS:wrong.invalid"
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout wrong.key -out wrong.csr -subj "/CN=wrong.invalid" &&
+        printf '%s\n' "subjectAltName=DNS:wrong.invalid" \
+            "basicConstraints=CA:FALSE" "extendedKeyUsage=serverAuth" > wrong.ext &&
+        # signed by the test CA: only the name is wrong, so a client that
+        # trusts the CA must still refuse it on the host name check
+        openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key \
+            -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+            -extfile wrong.ext -out wrong.pem
     ) >"$HARNESS_DIR/openssl.log" 2>&1 ||
         { cat "$HARNESS_DIR/openssl.log" >&2; _harness_die "openssl failed"; }
     HARNESS_CA=$d/ca.pem
@@ -352,6 +358,17 @@ _harness_dovecot_pids() {
     for tag in imap bad; do
         cat "$HARNESS_DIR/run-$tag/master.pid" 2>/dev/null || true
     done
+}
+
+# Like a crash: the processes serving open connections die at once (SIGKILL),
+# so a client sees its connection drop in the middle of a command; then the
+# masters are stopped as usual.
+harness_crash_dovecot() {
+    local pid
+    for pid in $(_harness_dovecot_pids); do
+        pkill -KILL -P "$pid" 2>/dev/null || true
+    done
+    harness_stop_dovecot
 }
 
 harness_stop_dovecot() {

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Set up everything a fresh Debian 12 machine lacks, build with warnings as
+# errors and AddressSanitizer/UBSan, and run every test (unit tests with
+# cmocka, integration tests against a private Dovecot and OpenSMTPD), then
+# `make distcheck` (tarball, out-of-tree build, tests again, install, uninstall).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash scripts/deps.sh
+autoreconf -fi >/dev/null
+mkdir -p build/check
+cd build/check
+"$top"/configure --enable-werror --enable-sanitizers >/dev/null
+make -j2 >/dev/null
+
+status=0
+make check -j1 || status=$?
+# Show every test's own output (the cmocka summaries, the integration "ok -" lines).
+for log in tests/unit/*.log tests/integration/*.log; do
+	[ -f "$log" ] || continue
+	echo "===== ${log%.log}"
+	cat "$log"
+done
+pass=$(grep -h '^# PASS:' test-suite.log 2>/dev/null | awk '{print $3}' || true)
+fail=$(grep -h '^# FAIL:' test-suite.log 2>/dev/null | awk '{print $3}' || true)
+error=$(grep -h '^# ERROR:' test-suite.log 2>/dev/null | awk '{print $3}' || true)
+skip=$(grep -h '^# SKIP:' test-suite.log 2>/dev/null | awk '{print $3}' || true)
+[ "$status" -eq 0 ] || { echo "make check failed"; echo "${pass:-0} passed, $(( ${fail:-0} + ${error:-0} )) failed"; exit 1; }
+if [ "${skip:-0}" -ne 0 ]; then
+	echo "$skip test(s) skipped: every test must run here"
+	exit 1
+fi
+
+if [ "${MERCOMAIL_SKIP_DISTCHECK:-0}" != 1 ]; then
+	make distcheck >distcheck.log 2>&1 || { tail -60 distcheck.log; echo "make distcheck failed"; exit 1; }
+	grep -E '^mercomail-.*archives ready|^=+$' distcheck.log | head -3 || true
+	echo "make distcheck: ok"
+fi
+echo "${pass:-0} passed, 0 failed"
