@@ -37,4 +37,10 @@ if [ "${MERCOMAIL_SKIP_DISTCHECK:-0}" != 1 ]; then
 	grep -E '^mercomail-.*archives ready|^=+$' distcheck.log | head -3 || true
 	echo "make distcheck: ok"
 fi
-echo "${pass:-0} passed, 0 failed"
+# One closing line for the whole run: every cmocka test and every integration check.
+cases=$(cat tests/unit/*.log tests/integration/*.log | awk '
+	/^\[  PASSED  \] [0-9]+ test/ { n += $4 }
+	/^[0-9]+ passed, [0-9]+ failed$/ { n += $1 }
+	END { print n + 0 }')
+echo "${pass:-0} test programs, $cases checks"
+echo "$cases passed, 0 failed"
