@@ -1,0 +1,3 @@
+#ifndef MERCOMAIL_AUTOREPLY_H
+#define MERCOMAIL_AUTOREPLY_H
+#endif

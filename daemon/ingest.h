@@ -1,0 +1,3 @@
+#ifndef MERCOMAIL_INGEST_H
+#define MERCOMAIL_INGEST_H
+#endif

@@ -1,0 +1,2 @@
+#include "buildconf.h"
+/* being written */

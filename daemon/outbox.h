@@ -1,0 +1,3 @@
+#ifndef MERCOMAIL_OUTBOX_H
+#define MERCOMAIL_OUTBOX_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef MERCOMAIL_SMTP_H
+#define MERCOMAIL_SMTP_H
+#endif
