@@ -37,7 +37,7 @@
 
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
 
-static const char *const sections[] = { "imap", "smtp", "store", "log" };
+static const char *const sections[] = { "imap", "smtp", "mail", "store", "log" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 struct parser;
@@ -57,7 +57,7 @@ struct key {
 };
 
 static key_fn set_string, set_path, set_bool, set_int, set_size;
-static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level;
+static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
 
 #define OFF(m) offsetof(struct config, m)
 
@@ -80,6 +80,16 @@ static const struct key keys[] = {
 	{ "smtp", "password_file", set_path, OFF(smtp.password_file), 0, 0 },
 	{ "smtp", "ca_file", set_path, OFF(smtp.ca_file), 0, 0 },
 	{ "smtp", "from", set_from, OFF(smtp.from), 0, 0 },
+	{ "smtp", "starttls", set_bool, OFF(smtp.starttls), 0, 0 },
+	{ "smtp", "timeout", set_int, OFF(smtp.timeout), 1, 3600 },
+	{ "mail", "name", set_string, OFF(mail.name), 0, 0 },
+	{ "mail", "token_key_file", set_path, OFF(mail.token_key_file), 0, 0 },
+	{ "mail", "templates", set_path, OFF(mail.templates), 0, 0 },
+	{ "mail", "answers_per_hour", set_int, OFF(mail.answers_per_hour), 0, 10000 },
+	{ "mail", "token_days", set_int, OFF(mail.token_days), 1, 3650 },
+	{ "mail", "require_dkim", set_bool, OFF(mail.require_dkim), 0, 0 },
+	{ "mail", "authserv_id", set_string, OFF(mail.authserv_id), 0, 0 },
+	{ "mail", "default_lang", set_lang, OFF(mail.default_lang), 0, 0 },
 	{ "store", "database", set_path, OFF(database), 0, 0 },
 	{ "log", "level", set_log_level, OFF(log_level), 0, 0 },
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
@@ -318,6 +328,17 @@ set_log_level(struct parser *p, const struct key *k, const char *val,
 	}
 	*(enum log_level *)field(p, k) = (enum log_level)lvl;
 	return 0;
+}
+
+static int
+set_lang(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	if (strcmp(val, "es") != 0 && strcmp(val, "pt") != 0) {
+		snprintf(why, whysz, "'%s' is not es or pt", val);
+		return -1;
+	}
+	return replace_string(field(p, k), val, why, whysz);
 }
 
 static int
@@ -658,6 +679,8 @@ check_required(struct parser *p)
 	}
 	if (p->cfg->smtp.url != NULL && p->cfg->smtp.from == NULL)
 		report(p, 0, "missing key smtp.from (required with smtp.url)");
+	if (p->cfg->mail.require_dkim && p->cfg->mail.authserv_id == NULL)
+		report(p, 0, "missing key mail.authserv_id (required with require_dkim = yes)");
 }
 
 static void
@@ -725,9 +748,15 @@ config_defaults(void)
 	cfg->imap.max_message_size = 25 * 1024 * 1024;
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->log_syslog = 0;
+	cfg->smtp.starttls = 1;
+	cfg->smtp.timeout = 60;
+	cfg->mail.answers_per_hour = 10;
+	cfg->mail.token_days = 60;
 	if (dup_default(&cfg->imap.inbox, "INBOX") < 0 ||
 	    dup_default(&cfg->imap.processed, "Processed") < 0 ||
 	    dup_default(&cfg->imap.rejected, "Rejected") < 0 ||
+	    dup_default(&cfg->mail.templates, PKGDATADIR) < 0 ||
+	    dup_default(&cfg->mail.default_lang, "es") < 0 ||
 	    dup_default(&cfg->database,
 	    LOCALSTATEDIR "/lib/mercomail/mercomail.db") < 0) {
 		config_free(cfg);
@@ -799,6 +828,11 @@ config_free(struct config *cfg)
 	free(cfg->smtp.password_file);
 	free(cfg->smtp.ca_file);
 	free(cfg->smtp.from);
+	free(cfg->mail.name);
+	free(cfg->mail.token_key_file);
+	free(cfg->mail.templates);
+	free(cfg->mail.authserv_id);
+	free(cfg->mail.default_lang);
 	free(cfg->database);
 	free(cfg);
 }

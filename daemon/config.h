@@ -3,7 +3,9 @@
  *
  *   [imap]   url, user, password_file, ca_file, starttls, inbox, processed,
  *            rejected, poll_interval, idle, timeout, max_message_size
- *   [smtp]   url, user, password_file, ca_file, from
+ *   [smtp]   url, user, password_file, ca_file, from, starttls, timeout
+ *   [mail]   name, token_key_file, templates, answers_per_hour, token_days,
+ *            require_dkim, authserv_id, default_lang
  *   [store]  database
  *   [log]    level, syslog
  *
@@ -50,12 +52,27 @@ struct config_smtp {
 	char *password_file;
 	char *ca_file;
 	char *from;		/* the address mercomail writes as */
+	int starttls;		/* smtp://: require STARTTLS (default 1); smtps:// ignores it */
+	int timeout;		/* seconds, default 60 */
+};
+
+/* How mercomail answers and whom it believes. */
+struct config_mail {
+	char *name;		/* display name of smtp.from, e.g. "Secretaría Ejecutiva" */
+	char *token_key_file;	/* secret key of the signed reply addresses; NULL: none */
+	char *templates;	/* templates directory; default PKGDATADIR */
+	int answers_per_hour;	/* per sender, default 10 */
+	int token_days;		/* validity of a signed reply address, default 60 */
+	int require_dkim;	/* default 0 */
+	char *authserv_id;	/* whose Authentication-Results to believe */
+	char *default_lang;	/* "es" (default) or "pt" */
 };
 
 struct config {
 	char *path;		/* the file it was read from */
 	struct config_imap imap;
 	struct config_smtp smtp;
+	struct config_mail mail;
 	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
