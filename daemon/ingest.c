@@ -1,2 +1,688 @@
 #include "buildconf.h"
-/* being written */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "autoreply.h"
+#include "ingest.h"
+#include "log.h"
+#include "mailfmt.h"
+#include "mime.h"
+#include "outbox.h"
+#include "record.h"
+#include "sender.h"
+#include "template.h"
+#include "trim.h"
+
+struct ingest {
+	const struct config *cfg;
+	struct store *st;
+	struct form_set *forms;
+	unsigned char *key;		/* signed reply addresses; NULL: none */
+	size_t keylen;
+	char local[128], domain[128];	/* of smtp.from */
+};
+
+/* One mail on its way through. */
+struct job {
+	struct ingest *in;
+	int64_t msg_id;
+	time_t now;
+	struct mime_msg *m;
+	struct sender who;		/* who.contact_id == 0: not in the roster */
+	char *text;			/* what the sender wrote, trimmed */
+	const struct form_def *form;
+	struct form_record *rec;
+	struct outcome out;
+	char reason[300];
+	char lang[3];
+	int answered;
+};
+
+/* ------------------------------------------------------------ set-up */
+
+static int
+split_address(struct ingest *in, struct err *e)
+{
+	const char *from = in->cfg->smtp.from, *at = from ? strrchr(from, '@') : NULL;
+
+	if (at == NULL)
+		return 0;	/* no answers without smtp.from: nothing to split */
+	if ((size_t)(at - from) >= sizeof in->local || strlen(at + 1) >= sizeof in->domain)
+		return err_set(e, "smtp.from is too long");
+	memcpy(in->local, from, (size_t)(at - from));
+	in->local[at - from] = '\0';
+	strcpy(in->domain, at + 1);
+	return 0;
+}
+
+static int
+load_key(struct ingest *in, struct err *e)
+{
+	char *key;
+
+	if (in->cfg->mail.token_key_file == NULL)
+		return 0;
+	if ((key = config_read_secret(in->cfg->mail.token_key_file, e)) == NULL)
+		return err_wrap(e, "mail.token_key_file");
+	if (strlen(key) < 16) {
+		free(key);
+		return err_set(e, "mail.token_key_file: the key must be at least 16 characters");
+	}
+	in->key = (unsigned char *)key;
+	in->keylen = strlen(key);
+	return 0;
+}
+
+struct ingest *
+ingest_new(const struct config *cfg, struct store *st, FILE *diag, struct err *e)
+{
+	struct ingest *in = calloc(1, sizeof *in);
+
+	if (in == NULL) {
+		err_set(e, "out of memory");
+		return NULL;
+	}
+	in->cfg = cfg;
+	in->st = st;
+	if ((in->forms = form_set_load(cfg->mail.templates, diag, e)) == NULL ||
+	    split_address(in, e) < 0 || load_key(in, e) < 0) {
+		ingest_free(in);
+		return NULL;
+	}
+	return in;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	form_set_free(in->forms);
+	if (in->key) {
+		explicit_bzero(in->key, in->keylen);
+		free(in->key);
+	}
+	free(in);
+}
+
+/* ------------------------------------------------------------ answers */
+
+static const char *
+answer_lang(struct job *j)
+{
+	const char *d = auth_address_domain(j->who.address);
+
+	if (j->who.lang[0])
+		return j->who.lang;
+	if (j->rec && (strcmp(j->rec->lang, "es") == 0 || strcmp(j->rec->lang, "pt") == 0))
+		return j->rec->lang;
+	if (d && strlen(d) > 3 && strcasecmp(d + strlen(d) - 3, ".br") == 0)
+		return "pt";
+	return j->in->cfg->mail.default_lang;
+}
+
+/* A reply address signed for this sender and this mail. */
+static int
+reply_to(struct job *j, char *out, size_t size, struct err *e)
+{
+	struct auth_claim c = { .object = j->msg_id, .contact = j->who.contact_id,
+	    .expires = j->now + (time_t)j->in->cfg->mail.token_days * 86400 };
+	char token[AUTH_TOKEN_MAX];
+
+	strcpy(c.purpose, "reply");
+	if (auth_token_make(j->in->key, j->in->keylen, &c, token, e) < 0)
+		return -1;
+	snprintf(out, size, "%s+%s@%s", j->in->local, token, j->in->domain);
+	return 0;
+}
+
+static int
+add_headers(struct job *j, struct mailfmt *mf, const char *subject, struct err *e)
+{
+	const struct config *cfg = j->in->cfg;
+	char rt[512];
+
+	if (mailfmt_address(mf, "From", cfg->mail.name, cfg->smtp.from) < 0 ||
+	    mailfmt_address(mf, "To", j->who.name[0] ? j->who.name : NULL, j->who.address) < 0 ||
+	    mailfmt_header(mf, "Subject", subject) < 0 ||
+	    mailfmt_header(mf, "Auto-Submitted", "auto-replied") < 0 ||
+	    mailfmt_header(mf, AUTOREPLY_LOOP_HEADER, cfg->smtp.from) < 0)
+		return err_set(e, "cannot write the answer's headers");
+	if (j->in->key && (reply_to(j, rt, sizeof rt, e) < 0 ||
+	    mailfmt_address(mf, "Reply-To", cfg->mail.name, rt) < 0))
+		return err_set(e, "cannot sign the reply address");
+	if (j->m->message_id && (mailfmt_header(mf, "In-Reply-To", j->m->message_id) < 0 ||
+	    mailfmt_header(mf, "References", j->m->message_id) < 0))
+		return err_set(e, "cannot write In-Reply-To");
+	return 0;
+}
+
+/* Render template tmpl into a complete message. */
+static char *
+compose(struct job *j, const char *tmpl, const struct tvar *v, size_t n, char **msgid,
+    size_t *len, struct err *e)
+{
+	struct template *t = template_load(j->in->cfg->mail.templates, j->lang, tmpl, "txt", e);
+	char *subject = NULL, *body = NULL, *wrapped = NULL, *out = NULL;
+	struct mailfmt *mf = mailfmt_new();
+
+	if (t == NULL || mf == NULL)
+		goto done;
+	if ((subject = template_render_string(t->subject, v, n, TEMPLATE_TEXT, e)) == NULL ||
+	    (body = template_render_string(t->body, v, n, TEMPLATE_TEXT, e)) == NULL ||
+	    (wrapped = mailfmt_wrap(body, 78)) == NULL)
+		goto done;
+	if (add_headers(j, mf, subject, e) == 0 && mailfmt_text(mf, wrapped) == 0)
+		out = mailfmt_build(mf, j->in->domain, j->now, msgid, len, e);
+done:
+	template_free(t);
+	mailfmt_free(mf);
+	free(subject);
+	free(body);
+	free(wrapped);
+	return out;
+}
+
+/* Too many answers to one address in an hour looks like a loop. */
+static int
+rate_ok(struct job *j, struct err *e)
+{
+	int64_t sent = outbox_count_since(j->in->st, j->who.address, j->now - 3600, e);
+
+	if (sent < 0)
+		return -1;
+	return autoreply_rate_ok((unsigned)sent, (unsigned)j->in->cfg->mail.answers_per_hour);
+}
+
+static void
+note(struct job *j, const char *what)
+{
+	size_t n = strlen(j->reason);
+
+	snprintf(j->reason + n, sizeof j->reason - n, "%s%s", n ? "; " : "", what);
+}
+
+/* Queue the answer tmpl with vars. Returns 0 (also when no answer may be
+ * sent, which is noted in the reason) or -1 on a store error. */
+static int
+answer(struct job *j, const char *tmpl, const struct tvar *v, size_t n, struct err *e)
+{
+	struct outbox_item it = { .purpose = tmpl, .message_id = j->msg_id,
+	    .mail_from = j->in->cfg->smtp.from, .rcpt = j->who.address };
+	char *msgid = NULL, *data;
+	struct err ce;
+	int r;
+
+	if (j->in->cfg->smtp.from == NULL || j->who.address[0] == '\0')
+		return note(j, "no answer: no smtp.from or no sender"), 0;
+	if ((r = rate_ok(j, e)) <= 0)
+		return r < 0 ? -1 : (note(j, "no answer: too many answers to this sender this hour"), 0);
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	if ((data = compose(j, tmpl, v, n, &msgid, &it.len, &ce)) == NULL) {
+		log_error("event=answer status=failed template=%s reason=\"%s\"", tmpl, ce.msg);
+		return note(j, "no answer: the answer could not be written"), 0;
+	}
+	it.msgid = msgid;
+	it.data = data;
+	r = outbox_enqueue(j->in->st, &it, j->now, e) < 0 ? -1 : 0;
+	j->answered = r == 0;
+	free(msgid);
+	free(data);
+	return r;
+}
+
+/* Reasons told to the sender, in their language (the log keeps English). */
+enum why { WHY_ROLE, WHY_UNIT, WHY_MALFORMED, WHY_FORGED, WHY_EXPIRED, WHY_FOREIGN };
+
+static const char *
+why_text(enum why w, const char *lang)
+{
+	static const char *const es[] = {
+		"su función en la red no permite enviar este formulario",
+		"solo puede enviar este formulario para la unidad que coordina",
+		"la dirección de respuesta no es válida",
+		"la dirección de respuesta no es válida (firma incorrecta)",
+		"la dirección de respuesta venció",
+		"la dirección de respuesta fue emitida para otra persona",
+	};
+	static const char *const pt[] = {
+		"sua função na rede não permite enviar este formulário",
+		"só pode enviar este formulário para a unidade que coordena",
+		"o endereço de resposta não é válido",
+		"o endereço de resposta não é válido (assinatura incorreta)",
+		"o endereço de resposta expirou",
+		"o endereço de resposta foi emitido para outra pessoa",
+	};
+
+	return strcmp(lang, "pt") == 0 ? pt[w] : es[w];
+}
+
+/* ---------------------------------------------------------- decisions */
+
+/* Settle the outcome: state and reason (and log it). Always returns 1 =
+ * "decided", so steps can `return decide(...)`. */
+static int decide(struct job *j, enum msg_state state, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+decide(struct job *j, enum msg_state state, const char *fmt, ...)
+{
+	char what[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	j->out.state = state;
+	note(j, what);
+	return 1;
+}
+
+#define TV(n, v) { (n), (v) }
+
+static int
+automatic(struct job *j)
+{
+	char why[160];
+
+	if (!autoreply_check(j->m, j->in->cfg->smtp.from, why, sizeof why))
+		return 0;
+	return decide(j, MSG_IGNORED, "automatic mail, not answered: %s", why);
+}
+
+/* With require_dkim, only our border server's verdict counts. */
+static int
+unauthenticated(struct job *j, struct err *e)
+{
+	const struct config_mail *mc = &j->in->cfg->mail;
+	const char *vals[32];
+	size_t n = 0;
+	const char *v;
+
+	if (!mc->require_dkim)
+		return 0;
+	while (n < 32 && (v = mime_header(j->m, "Authentication-Results", n)) != NULL)
+		vals[n++] = v;
+	if (auth_results_check(vals, n, mc->authserv_id, auth_address_domain(j->who.address))
+	    == AUTH_RESULT_PASS)
+		return 0;
+	decide(j, MSG_REJECTED, "DKIM/SPF did not pass for %s", auth_address_domain(j->who.address));
+	struct tvar tv[] = { TV("subject", j->m->subject), TV("address", j->who.address) };
+	return answer(j, "rejected-dkim", tv, 2, e) < 0 ? -1 : 1;
+}
+
+/* The token of the first address of ours with a tag, from the headers the
+ * delivery path leaves. 1 found, 0 none. */
+static int
+find_token(struct job *j, char token[AUTH_TOKEN_MAX])
+{
+	static const char *const names[] = { "Delivered-To", "X-Original-To", "To", "Cc" };
+	const char *v;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		for (size_t nth = 0; (v = mime_header(j->m, names[i], nth)) != NULL; nth++) {
+			char buf[1024], *save = NULL, *w;
+			snprintf(buf, sizeof buf, "%s", v);
+			for (w = strtok_r(buf, " ,;<>\"\t", &save); w; w = strtok_r(NULL, " ,;<>\"\t", &save))
+				if (auth_address_token(w, j->in->local, j->in->domain, token) == 0)
+					return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+reject_token(struct job *j, enum why w, struct err *e)
+{
+	static const char *const log_why[] = { [WHY_MALFORMED] = "malformed",
+	    [WHY_FORGED] = "forged", [WHY_EXPIRED] = "expired",
+	    [WHY_FOREIGN] = "issued to someone else" };
+
+	decide(j, MSG_REJECTED, "reply token %s", log_why[w]);
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
+	    TV("reason", why_text(w, j->lang)) };
+	return answer(j, "bad-token", tv, 3, e) < 0 ? -1 : 1;
+}
+
+/* A reply to one of our signed addresses: the token must be ours, fresh,
+ * and issued to this sender. Tags that are no token at all are ignored. */
+static int
+bad_token(struct job *j, struct err *e)
+{
+	char token[AUTH_TOKEN_MAX];
+	struct auth_claim c;
+	struct sender issued;
+	enum auth_token_status s;
+	int r;
+
+	if (j->in->key == NULL || !find_token(j, token))
+		return 0;
+	s = auth_token_check(j->in->key, j->in->keylen, token, j->now, &c);
+	if (s == AUTH_TOKEN_MALFORMED)
+		return 0;
+	if (s != AUTH_TOKEN_OK)
+		return reject_token(j, s == AUTH_TOKEN_EXPIRED ? WHY_EXPIRED : WHY_FORGED, e);
+	if (c.contact == 0)
+		return 0;
+	if ((r = sender_by_contact(j->in->st, c.contact, &issued, e)) < 0)
+		return -1;
+	if (r == 0 || strcasecmp(issued.address, j->who.address) != 0)
+		return reject_token(j, WHY_FOREIGN, e);
+	return 0;
+}
+
+/* The text the sender wrote: HTML trimmed at the clients' quote markers
+ * first (when the text came from HTML), then the text pass. */
+static int
+read_body(struct job *j, struct err *e)
+{
+	struct trim_result tr = { 0 };
+	char *html = NULL, *text = NULL;
+	const char *src = j->m->text;
+	int r;
+
+	if (j->m->text_from_html && j->m->html &&
+	    (html = trim_html(j->m->html)) != NULL &&
+	    (text = mime_html_to_text(html, strlen(html))) != NULL)
+		src = text;
+	r = trim_text(src, &tr, e);
+	free(html);
+	free(text);
+	if (r < 0)
+		return -1;
+	j->text = tr.text;
+	tr.text = NULL;
+	trim_result_free(&tr);
+	return 0;
+}
+
+static int
+kinds_list(struct job *j, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < form_set_count(j->in->forms) && n < size; i++) {
+		const struct form_def *fd = form_set_at(j->in->forms, i);
+		n += (size_t)snprintf(out + n, size - n, "- %s: \"Formulario: %s\"\n",
+		    form_title(fd, j->lang), form_kind(fd));
+	}
+	return 0;
+}
+
+static int
+unknown_sender(struct job *j, struct err *e)
+{
+	const struct form_def *app = form_set_find(j->in->forms, "adhesion");
+	char *example;
+	int r;
+
+	decide(j, MSG_HELD, "sender %s is not in the roster", j->who.address);
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	example = app ? form_example(app, j->lang) : NULL;
+	struct tvar tv[] = { TV("address", j->who.address), TV("subject", j->m->subject),
+	    TV("example", example), TV("network_address", j->in->cfg->smtp.from) };
+	r = answer(j, "unknown-sender", tv, 4, e);
+	free(example);
+	return r < 0 ? -1 : 1;
+}
+
+static int
+no_form(struct job *j, struct err *e)
+{
+	char kinds[2048];
+
+	decide(j, MSG_REJECTED, "no form recognised");
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	kinds_list(j, kinds, sizeof kinds);
+	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
+	    TV("kinds", kinds) };
+	return answer(j, "no-form", tv, 3, e) < 0 ? -1 : 1;
+}
+
+static int
+not_authorised(struct job *j, const char *why, struct err *e)
+{
+	decide(j, MSG_REJECTED, "not authorised: %s", why);
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	struct tvar tv[] = { TV("name", j->who.name),
+	    TV("kind_title", form_title(j->form, j->lang)), TV("subject", j->m->subject),
+	    TV("reason", why) };
+	return answer(j, "not-authorised", tv, 4, e) < 0 ? -1 : 1;
+}
+
+/* Which roles of the sender let them submit this form. *unit_bound is set
+ * when only a coordinating role allows it: then the form must be for that
+ * unit. Returns 1 allowed, 0 not, -1 error. */
+static int
+allowed(struct job *j, int *unit_bound, struct err *e)
+{
+	static const char *const coord[] = { "coordinator", "subcoordinator", "member" };
+	const struct form_def *f = j->form;
+	int r;
+
+	*unit_bound = 0;
+	if (form_allows_role(f, "anyone") || (j->who.contact_id && form_allows_role(f, "contact")))
+		return 1;
+	if (j->who.contact_id == 0)
+		return 0;
+	if (form_allows_role(f, "secretariat")) {
+		if ((r = sender_has_role(j->in->st, &j->who, NULL, NULL, "secretariat", e)) != 0 ||
+		    (r = sender_has_role(j->in->st, &j->who, NULL, NULL, "technical-secretariat", e)) != 0)
+			return r;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (!form_allows_role(f, coord[i]))
+			continue;
+		if ((r = sender_has_role(j->in->st, &j->who, coord[i], NULL, NULL, e)) != 0) {
+			*unit_bound = r > 0;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Coordinators submit for their own unit only. */
+static int
+for_own_unit(struct job *j, struct err *e)
+{
+	static const char *const roles[] = { "coordinator", "subcoordinator", "member" };
+	const char *field = form_unit_field(j->form);
+	const char *unit = field ? form_record_get(j->rec, field) : NULL;
+	int r;
+
+	if (unit == NULL)
+		return 1;
+	for (size_t i = 0; i < 3; i++)
+		if (form_allows_role(j->form, roles[i]) &&
+		    (r = sender_has_role(j->in->st, &j->who, roles[i], unit, NULL, e)) != 0)
+			return r;
+	return 0;
+}
+
+static int
+save_fields(struct job *j, struct err *e)
+{
+	for (size_t i = 0; i < j->rec->nvalues; i++) {
+		const struct form_value *v = &j->rec->values[i];
+		if (record_field(j->in->st, j->msg_id, v->field, v->value, v->line, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static char *
+label_value(struct job *j, const struct form_value *v)
+{
+	const char *label = form_field_label(j->form, v->field, j->lang);
+	size_t n = strlen(label) + strlen(v->value) + 3;
+	char *line = malloc(n);
+
+	if (line)
+		snprintf(line, n, "%s: %s", label, v->value);
+	return line;
+}
+
+/* "Label: value" lines (or the error lines) for the answer; caller frees. */
+static char *
+lines(struct job *j, int errors)
+{
+	size_t n = errors ? j->rec->nerrors : j->rec->nvalues, cap = 256, len = 0;
+	char *out = malloc(cap);
+
+	for (size_t i = 0; out && i < n; i++) {
+		char *line;
+		if (errors)
+			line = form_error_text(j->in->forms, j->form, &j->rec->errors[i], j->lang);
+		else
+			line = label_value(j, &j->rec->values[i]);
+		if (line == NULL)
+			continue;
+		while (len + strlen(line) + 4 > cap) {
+			char *grown = realloc(out, cap *= 2);
+			if (grown == NULL)
+				break;
+			out = grown;
+		}
+		if (len + strlen(line) + 4 <= cap)
+			len += (size_t)sprintf(out + len, "%s%s\n", errors ? "- " : "", line);
+		free(line);
+	}
+	if (out)
+		out[len] = '\0';
+	return out;
+}
+
+static int
+invalid(struct job *j, struct err *e)
+{
+	char *errors, *example;
+	int r = 0;
+
+	decide(j, MSG_REJECTED, "the form has errors");
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	errors = lines(j, 1);
+	example = form_example(j->form, j->lang);
+	for (size_t i = 0; i < j->rec->nerrors && r == 0; i++) {
+		char *t = form_error_text(j->in->forms, j->form, &j->rec->errors[i], "es");
+		r = record_problem(j->in->st, j->msg_id, (int)i + 1, t ? t : "?", e);
+		free(t);
+	}
+	struct tvar tv[] = { TV("name", j->who.name), TV("kind_title", form_title(j->form, j->lang)),
+	    TV("subject", j->m->subject), TV("errors", errors), TV("example", example) };
+	if (r == 0)
+		r = answer(j, "invalid", tv, 5, e);
+	free(errors);
+	free(example);
+	return r < 0 ? -1 : 1;
+}
+
+static int
+accepted(struct job *j, struct err *e)
+{
+	const char *unit_field = form_unit_field(j->form);
+	char ref[32], date[32], *fields;
+	struct tm tm;
+	int r;
+
+	if (record_submission(j->in->st, j->msg_id, form_kind(j->form), j->who.contact_id,
+	    j->who.city_id, unit_field ? form_record_get(j->rec, unit_field) : NULL,
+	    form_record_get(j->rec, "title"), j->now, ref, e) < 0)
+		return -1;
+	decide(j, MSG_RECORDED, "recorded as %s", ref);
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	gmtime_r(&j->now, &tm);
+	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+	fields = lines(j, 0);
+	struct tvar tv[] = { TV("name", j->who.name), TV("kind_title", form_title(j->form, j->lang)),
+	    TV("reference", ref), TV("fields", fields), TV("subject", j->m->subject),
+	    TV("date", date) };
+	r = answer(j, "ack", tv, 6, e);
+	free(fields);
+	return r < 0 ? -1 : 1;
+}
+
+/* From the form on: detect, authorise, validate, record. */
+static int
+submission(struct job *j, struct err *e)
+{
+	struct form_lookup lk;
+	int unit_bound, r;
+
+	if (read_body(j, e) < 0)
+		return -1;
+	j->out.body = j->text;
+	j->form = form_detect(j->in->forms, j->m->subject, j->text);
+	if (j->form == NULL)
+		return j->who.contact_id ? no_form(j, e) : unknown_sender(j, e);
+	j->out.kind = form_kind(j->form);
+	if ((r = allowed(j, &unit_bound, e)) <= 0)
+		return r < 0 ? -1 : j->who.contact_id ? not_authorised(j,
+		    why_text(WHY_ROLE, answer_lang(j)), e) : unknown_sender(j, e);
+	sender_form_lookup(j->in->st, &lk);
+	if ((j->rec = form_parse(j->form, j->text, &lk, e)) == NULL || save_fields(j, e) < 0)
+		return -1;
+	if (j->rec->nerrors > 0)
+		return invalid(j, e);
+	if (unit_bound && (r = for_own_unit(j, e)) <= 0)
+		return r < 0 ? -1 : not_authorised(j, why_text(WHY_UNIT, answer_lang(j)), e);
+	return accepted(j, e);
+}
+
+static int
+identify(struct job *j, struct err *e)
+{
+	if (j->m->from_addr == NULL ||
+	    auth_normalize_address(j->m->from_addr, j->who.address, sizeof j->who.address) < 0) {
+		j->who.address[0] = '\0';
+		return decide(j, MSG_REJECTED, "no usable From address");
+	}
+	j->out.sender = j->who.address;
+	return sender_lookup(j->in->st, j->who.address, &j->who, e) < 0 ? -1 : 0;
+}
+
+static int
+run(struct job *j, struct err *e)
+{
+	int r;
+
+	if ((r = identify(j, e)) != 0 || (r = automatic(j)) != 0 ||
+	    (r = unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
+		return r;
+	return submission(j, e);
+}
+
+int
+ingest_message(struct ingest *in, int64_t msg_id, const char *raw, size_t len,
+    time_t now, enum msg_state *state, struct err *e)
+{
+	struct job j = { .in = in, .msg_id = msg_id, .now = now };
+	struct err pe;
+	int r = 1;
+
+	if ((j.m = mime_parse(raw, len, &pe)) == NULL)
+		decide(&j, MSG_REJECTED, "not a mail: %s", pe.msg);
+	else
+		r = run(&j, e);
+	if (r >= 0) {
+		j.out.reason = j.reason;
+		j.out.contact_id = j.who.contact_id;
+		j.out.lang = j.lang[0] ? j.lang : NULL;
+		r = record_outcome(in->st, msg_id, &j.out, now, e);
+		*state = j.out.state;
+		log_info("event=ingest id=%lld msgid=%s state=%s kind=%s sender=%s answered=%d reason=\"%s\"",
+		    (long long)msg_id, j.m && j.m->message_id ? j.m->message_id : "-",
+		    store_state_name(j.out.state), j.out.kind ? j.out.kind : "-",
+		    j.who.address[0] ? j.who.address : "-", j.answered, j.reason);
+	}
+	form_record_free(j.rec);
+	mime_msg_free(j.m);
+	free(j.text);
+	return r < 0 ? -1 : 0;
+}

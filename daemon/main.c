@@ -18,11 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
+#include "form.h"
 #include "imap.h"
+#include "ingest.h"
 #include "log.h"
+#include "outbox.h"
+#include "smtp.h"
 #include "store.h"
 #include "sync.h"
 
@@ -40,6 +47,8 @@ struct daemon {
 	char *password;
 	struct store *st;
 	struct imap *im;
+	struct ingest *in;	/* what each new mail means, and its answer */
+	struct smtp *smtp;	/* NULL: no [smtp] url, answers stay queued */
 	int backoff;		/* seconds before the next connection attempt */
 };
 
@@ -166,6 +175,58 @@ forget_password(struct daemon *d)
 	}
 }
 
+static void
+stop_parts(struct daemon *d)
+{
+	ingest_free(d->in);
+	smtp_free(d->smtp);
+	d->in = NULL;
+	d->smtp = NULL;
+}
+
+/* The forms, the token key and the SMTP client, from the current config. */
+static int
+start_parts(struct daemon *d)
+{
+	const struct config_smtp *sc = &d->cfg->smtp;
+	char *pw = NULL;
+	struct err e;
+
+	if ((d->in = ingest_new(d->cfg, d->st, stderr, &e)) == NULL) {
+		log_error("event=start status=failed reason=\"%s\"", e.msg);
+		return -1;
+	}
+	if (sc->url == NULL)
+		return 0;
+	if (sc->password_file && (pw = config_read_secret(sc->password_file, &e)) == NULL) {
+		log_error("event=start status=failed reason=\"smtp.password_file: %s\"", e.msg);
+		return -1;
+	}
+	d->smtp = smtp_new(sc, pw, &e);
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (d->smtp == NULL)
+		log_error("event=start status=failed reason=\"%s\"", e.msg);
+	return d->smtp ? 0 : -1;
+}
+
+/* Send the answers that are due; trouble only defers them. */
+static void
+flush_outbox(struct daemon *d)
+{
+	struct outbox_stats os;
+	struct err e;
+
+	if (d->smtp == NULL)
+		return;
+	if (outbox_flush(d->st, d->smtp, time(NULL), &stop_flag, &os, &e) < 0)
+		log_error("event=outbox status=failed reason=\"%s\"", e.msg);
+	else if (os.sent || os.deferred || os.failed)
+		log_info("event=outbox sent=%u deferred=%u failed=%u", os.sent, os.deferred, os.failed);
+}
+
 /* SIGHUP: build the new state on the side, swap it in only when complete. */
 static void
 reload(struct daemon *d)
@@ -185,8 +246,9 @@ reload(struct daemon *d)
 		free(password);
 		return;
 	}
-	imap_close(d->im);	/* it points into the old config */
+	imap_close(d->im);	/* these point into the old config */
 	d->im = NULL;
+	stop_parts(d);
 	if (st != NULL) {
 		store_close(d->st);
 		d->st = st;
@@ -196,6 +258,8 @@ reload(struct daemon *d)
 	d->cfg = cfg;
 	d->password = password;
 	apply_log_level(d);
+	if (start_parts(d) < 0)
+		log_error("event=reload status=degraded msg=\"no answers until the next reload\"");
 	log_info("event=reload status=ok config=%s", d->config_path);
 }
 
@@ -214,7 +278,7 @@ cycle(struct daemon *d)
 		log_info("event=imap.connect status=ok host=%s idle=%d move=%d",
 		    d->cfg->imap.host, imap_has_idle(d->im), imap_has_move(d->im));
 	}
-	if (sync_inbox(d->im, d->st, &d->cfg->imap, &stop_flag, &stats, &e) < 0) {
+	if (sync_inbox(d->im, d->st, d->in, &d->cfg->imap, &stop_flag, &stats, &e) < 0) {
 		log_error("event=sync status=failed reason=\"%s\"", e.msg);
 		if (imap_broken(d->im)) {
 			imap_close(d->im);
@@ -249,6 +313,21 @@ wait_for_news(struct daemon *d)
 	}
 }
 
+/* -n: the forms must load too (file:line on stderr). */
+static int
+check_forms(const struct config *cfg)
+{
+	struct err e;
+	struct form_set *fs = form_set_load(cfg->mail.templates, stderr, &e);
+
+	if (fs == NULL) {
+		fprintf(stderr, "%s: forms: %s\n", cfg->mail.templates, e.msg);
+		return EX_CONFIG;
+	}
+	form_set_free(fs);
+	return EX_OK;
+}
+
 static int
 run(struct daemon *d)
 {
@@ -258,6 +337,7 @@ run(struct daemon *d)
 		if (reload_flag)
 			reload(d);
 		rc = cycle(d);
+		flush_outbox(d);
 		if (d->once || stop_flag)
 			return rc;
 		if (rc != 0) {
@@ -288,10 +368,12 @@ main(int argc, char **argv)
 	if ((d.cfg = load_config(d.config_path, &d.password, stderr)) == NULL)
 		return EX_CONFIG;
 	if (check) {
-		printf("%s: configuration OK\n", d.config_path);
-		rc = EX_OK;
+		rc = check_forms(d.cfg);
+		if (rc == EX_OK)
+			printf("%s: configuration OK\n", d.config_path);
 		goto out;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	log_init("mercomaild", d.cfg->log_level, d.cfg->log_syslog);
 	apply_log_level(&d);
 	if (setup_signals() < 0) {
@@ -304,14 +386,20 @@ main(int argc, char **argv)
 		rc = EX_CANTCREAT;
 		goto out;
 	}
+	if (start_parts(&d) < 0) {
+		rc = EX_CONFIG;
+		goto out;
+	}
 	log_info("event=start version=%s config=%s database=%s", PACKAGE_VERSION,
 	    d.config_path, d.cfg->database);
 	rc = run(&d);
 	log_info("event=stop status=%d", rc);
 out:
 	imap_close(d.im);
+	stop_parts(&d);
 	store_close(d.st);
 	forget_password(&d);
 	config_free(d.cfg);
+	curl_global_cleanup();
 	return rc;
 }

@@ -14,6 +14,7 @@
 struct pass {
 	struct imap *im;
 	struct store *st;
+	struct ingest *in;
 	const struct config_imap *cfg;
 	uint32_t uidvalidity;
 	uint32_t last_uid;
@@ -61,10 +62,11 @@ fetch_message(struct pass *p, uint32_t uid, struct fetched *f, struct err *e)
 	return 0;
 }
 
-/* Store one message and the folder's sync state in one transaction.
- * Returns 1 stored, 0 already there, -1 error. */
+/* Store one message, what it means (with the answer it gets, when an
+ * ingest is given) and the folder's sync state in one transaction.
+ * Returns 1 stored, 0 already there, -1 error; *state gets the final state. */
 static int
-record(struct pass *p, uint32_t uid, const struct fetched *f, struct err *e)
+record(struct pass *p, uint32_t uid, const struct fetched *f, int *state, struct err *e)
 {
 	struct store_msg m = {
 		.message_id = f->identity, .sha256 = f->sha256,
@@ -76,11 +78,16 @@ record(struct pass *p, uint32_t uid, const struct fetched *f, struct err *e)
 		.reason = f->truncated ? f->reason : NULL,
 	};
 	uint32_t last = uid > p->last_uid ? uid : p->last_uid;
+	enum msg_state final = m.state;
+	int64_t id;
 	int r;
 
 	if (store_begin(p->st, e) < 0)
 		return -1;
-	r = store_message_add(p->st, &m, NULL, e);
+	r = store_message_add(p->st, &m, &id, e);
+	if (r == 1 && p->in && !f->truncated &&
+	    ingest_message(p->in, id, f->raw, f->len, m.received, &final, e) < 0)
+		r = -1;
 	if (r >= 0 && store_folder_set(p->st, p->cfg->inbox, p->uidvalidity, last, m.received, e) < 0)
 		r = -1;
 	if (r < 0 || store_commit(p->st, e) < 0) {
@@ -88,11 +95,12 @@ record(struct pass *p, uint32_t uid, const struct fetched *f, struct err *e)
 		return -1;
 	}
 	p->last_uid = last;
+	*state = r == 1 ? (int)final : -1;
 	return r;
 }
 
 static void
-count(struct pass *p, int stored, const struct fetched *f, uint32_t uid)
+count(struct pass *p, int stored, int state, const struct fetched *f, uint32_t uid)
 {
 	if (stored == 0) {
 		p->stats->duplicates++;
@@ -102,6 +110,8 @@ count(struct pass *p, int stored, const struct fetched *f, uint32_t uid)
 		log_warn("event=rejected uid=%u msgid=%s size=%zu reason=too-large",
 		    uid, f->identity, f->size);
 	} else {
+		if (state == MSG_REJECTED)
+			p->stats->rejected++;
 		p->stats->stored++;
 		log_info("event=stored uid=%u msgid=%s size=%zu", uid, f->identity, f->size);
 	}
@@ -112,11 +122,11 @@ static int
 take_new(struct pass *p, uint32_t uid, struct err *e)
 {
 	struct fetched f = { 0 };
-	int r = fetch_message(p, uid, &f, e);
+	int state = -1, r = fetch_message(p, uid, &f, e);
 
-	if (r == 0 && (r = record(p, uid, &f, e)) >= 0) {
-		count(p, r, &f, uid);
-		r = imap_move(p->im, uid, f.truncated && r == 1 ? p->cfg->rejected
+	if (r == 0 && (r = record(p, uid, &f, &state, e)) >= 0) {
+		count(p, r, state, &f, uid);
+		r = imap_move(p->im, uid, state == MSG_REJECTED ? p->cfg->rejected
 		    : p->cfg->processed, e);
 	}
 	fetched_free(&f);
@@ -173,10 +183,11 @@ start_pass(struct pass *p, struct err *e)
 }
 
 int
-sync_inbox(struct imap *im, struct store *st, const struct config_imap *cfg,
-    volatile sig_atomic_t *stop, struct sync_stats *stats, struct err *e)
+sync_inbox(struct imap *im, struct store *st, struct ingest *in,
+    const struct config_imap *cfg, volatile sig_atomic_t *stop, struct sync_stats *stats,
+    struct err *e)
 {
-	struct pass p = { .im = im, .st = st, .cfg = cfg, .stats = stats };
+	struct pass p = { .im = im, .st = st, .in = in, .cfg = cfg, .stats = stats };
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	int r = 0;

@@ -14,22 +14,25 @@
 #include "config.h"
 #include "err.h"
 #include "imap.h"
+#include "ingest.h"
 #include "store.h"
 
 struct sync_stats {
 	unsigned seen;		/* messages found in the inbox */
 	unsigned stored;	/* new rows */
 	unsigned duplicates;	/* already recorded: only moved */
-	unsigned rejected;	/* over the size limit */
+	unsigned rejected;	/* over the size limit, or rejected by ingest */
 	unsigned moved;
 };
 
 /*
- * Run one pass. Stops between two messages when *stop becomes non-zero.
+ * Run one pass; each new mail goes through in (when not NULL) in the same
+ * transaction. Stops between two messages when *stop becomes non-zero.
  * Returns 0, or -1 with e set (imap_broken(im) tells a lost connection from
  * a refused command; a store error leaves the mail on the server).
  */
-int sync_inbox(struct imap *im, struct store *st, const struct config_imap *cfg,
-    volatile sig_atomic_t *stop, struct sync_stats *stats, struct err *e);
+int sync_inbox(struct imap *im, struct store *st, struct ingest *in,
+    const struct config_imap *cfg, volatile sig_atomic_t *stop, struct sync_stats *stats,
+    struct err *e);
 
 #endif
