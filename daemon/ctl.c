@@ -2,12 +2,16 @@
 
 /*
  * mercomail — the admin CLI: create the database, import and show the roster,
- * look at the messages that were fetched.
+ * look at the messages that were fetched (ctl_messages.c) and at the
+ * submissions recorded from them, or export those (ctl_submissions.c).
+ * This file: main, option parsing, dispatch and the helpers the commands share.
  *
- * Exit codes (sysexits.h): EX_USAGE bad command line, EX_CONFIG bad config,
+ * Exit codes (sysexits.h): EX_USAGE bad command line (unknown command or
+ * option, bad number, date or export format), EX_CONFIG bad config,
  * EX_NOINPUT missing input file or database, EX_DATAERR bad import data or an
- * unknown message id, EX_CANTCREAT the database cannot be opened or created,
- * EX_SOFTWARE other database errors, EX_IOERR output errors.
+ * unknown message id or submission reference, EX_CANTCREAT the database
+ * cannot be opened or created, EX_SOFTWARE other database errors, EX_OSERR
+ * out of memory, EX_IOERR output errors.
  */
 
 #define _POSIX_C_SOURCE 200809L	/* getopt, open_memstream, gmtime_r */
@@ -27,18 +31,10 @@
 #include <libical/ical.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "err.h"
 #include "roster.h"
 #include "store.h"
-
-#define DEFAULT_LIMIT 50
-
-struct ctx {
-	const char *config_path;	/* -c */
-	const char *db_path;		/* -d, else from the config */
-	struct config *cfg;
-	struct store *st;
-};
 
 static void
 usage(FILE *fp)
@@ -50,21 +46,27 @@ usage(FILE *fp)
 	    "  init                      create or migrate the database\n"
 	    "  roster import FILE...     import cities.csv / units.csv (each file all or nothing)\n"
 	    "  roster list               show countries, cities, contacts, units and bodies\n"
-	    "  messages list [--state STATE] [--limit N]\n"
-	    "                            fetched messages, newest first (at most %d unless --limit)\n"
-	    "  messages show ID [--raw]  one message's metadata (--raw: then its bytes as stored)\n"
+	    "  messages list [--state STATE | --held] [--limit N]\n"
+	    "                            fetched messages, newest first (at most %d unless --limit);\n"
+	    "                            --held: the mail of unknown senders, waiting for a person\n"
+	    "  messages show ID [--raw]  one message: metadata, parsed fields, problems, answers\n"
+	    "                            and its text (--raw: then its bytes as stored)\n"
+	    "  submissions list [--kind KIND] [--unit SLUG] [--since DATE] [--limit N]\n"
+	    "                            recorded submissions, newest first (at most %d unless --limit)\n"
+	    "  submissions show REF|ID   one submission with every field\n"
+	    "  submissions export --format csv [--kind KIND] [--unit SLUG] [--since DATE]\n"
+	    "                            every matching submission as CSV (RFC 4180) on stdout\n"
 	    "  help                      this text\n"
 	    "\n"
 	    "  -c CONFIG    config file (default: %s)\n"
 	    "  -d DATABASE  database file (default: [store] database of the config)\n"
-	    "  STATE        new, recorded, rejected, held or ignored\n",
-	    DEFAULT_LIMIT, config_default_path());
+	    "  STATE        new, recorded, rejected, held or ignored\n"
+	    "  DATE         YYYY-MM-DD (UTC): from that day on\n",
+	    DEFAULT_LIMIT, DEFAULT_LIMIT, config_default_path());
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
+int
+ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -130,9 +132,8 @@ resolve_database(struct ctx *cx)
 	return 0;
 }
 
-/* Open the database. must_exist: for the commands that only read. */
-static int
-open_store(struct ctx *cx, int must_exist)
+int
+ctl_open_store(struct ctx *cx, int must_exist)
 {
 	struct err e = { "" };
 	struct stat sb;
@@ -152,8 +153,16 @@ open_store(struct ctx *cx, int must_exist)
 	return 0;
 }
 
-static int
-flush_stdout(void)
+int
+ctl_db_fail(struct ctx *cx, sqlite3_stmt *s)
+{
+	fprintf(stderr, "mercomail: %s: %s\n", cx->db_path, sqlite3_errmsg(store_db(cx->st)));
+	sqlite3_finalize(s);
+	return EX_SOFTWARE;
+}
+
+int
+ctl_flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "mercomail: write error: %s\n", strerror(errno));
@@ -163,24 +172,21 @@ flush_stdout(void)
 }
 
 /*
- * Write a string from a mail for a terminal: control characters (C0, DEL and
- * C1, which can drive a terminal) become '?', tabs and line breaks a space.
+ * Write n bytes of a string from a mail for a terminal: control characters
+ * (C0, DEL and C1, which can drive a terminal) become '?', tabs and line
+ * breaks a space.
  */
 static void
-put_safe(FILE *out, const char *s)
+put_safe_n(FILE *out, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
-	if (*p == '\0') {
-		fputc('-', out);
-		return;
-	}
-	for (; *p; p++) {
+	for (; p < end; p++) {
 		if (*p == '\t' || *p == '\r' || *p == '\n')
 			fputc(' ', out);
 		else if (*p < 0x20 || *p == 0x7F)
 			fputc('?', out);
-		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+		else if (*p == 0xC2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9F) {
 			fputc('?', out);
 			p++;
 		} else
@@ -188,16 +194,43 @@ put_safe(FILE *out, const char *s)
 	}
 }
 
-static void
-show_field(const char *label, const char *value)
+void
+ctl_put_safe(FILE *out, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		fputc('-', out);
+	else
+		put_safe_n(out, s, strlen(s));
+}
+
+void
+ctl_put_lines(FILE *out, const char *indent, const char *s)
+{
+	const char *nl;
+	size_t n;
+
+	while (s != NULL && *s != '\0') {
+		nl = strchr(s, '\n');
+		n = nl ? (size_t)(nl - s) : strlen(s);
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		fputs(indent, out);
+		put_safe_n(out, s, n);
+		fputc('\n', out);
+		s = nl ? nl + 1 : s + n;
+	}
+}
+
+void
+ctl_show_field(const char *label, const char *value)
 {
 	printf("%-12s ", label);
-	put_safe(stdout, value);
+	ctl_put_safe(stdout, value);
 	putchar('\n');
 }
 
-static void
-format_time(char *buf, size_t size, int64_t t)
+void
+ctl_format_time(char *buf, size_t size, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -206,9 +239,8 @@ format_time(char *buf, size_t size, int64_t t)
 		snprintf(buf, size, "@%" PRId64, t);
 }
 
-/* A whole positive decimal number; -1 if not. */
-static int64_t
-parse_positive(const char *s)
+int64_t
+ctl_parse_positive(const char *s)
 {
 	char *end;
 	long long v;
@@ -222,12 +254,8 @@ parse_positive(const char *s)
 	return v;
 }
 
-/*
- * Options after the command: "--name VALUE", "--name=VALUE" or a flag.
- * Returns the value (or "" for a flag) if argv[*i] is that option.
- */
-static const char *
-match_opt(int argc, char **argv, int *i, const char *name, int has_value, int *bad)
+const char *
+ctl_match_opt(int argc, char **argv, int *i, const char *name, int has_value, int *bad)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
@@ -255,11 +283,11 @@ cmd_init(struct ctx *cx, int argc, char **argv)
 	int rc;
 
 	if (argc > 0)
-		return usage_error("init: unexpected argument '%s'", argv[0]);
-	if ((rc = open_store(cx, 0)) != 0)
+		return ctl_usage_error("init: unexpected argument '%s'", argv[0]);
+	if ((rc = ctl_open_store(cx, 0)) != 0)
 		return rc;
 	printf("%s: schema version %d\n", cx->db_path, store_schema_version(cx->st));
-	return flush_stdout();
+	return ctl_flush_stdout();
 }
 
 static int
@@ -268,14 +296,14 @@ cmd_roster_import(struct ctx *cx, int argc, char **argv)
 	int rc, ret = 0;
 
 	if (argc == 0)
-		return usage_error("%s", "roster import: which FILE?");
+		return ctl_usage_error("%s", "roster import: which FILE?");
 	for (int i = 0; i < argc; i++) {
 		if (access(argv[i], R_OK) < 0) {
 			fprintf(stderr, "mercomail: %s: %s\n", argv[i], strerror(errno));
 			return EX_NOINPUT;
 		}
 	}
-	if ((rc = open_store(cx, 0)) != 0)
+	if ((rc = ctl_open_store(cx, 0)) != 0)
 		return rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -302,7 +330,7 @@ cmd_roster_import(struct ctx *cx, int argc, char **argv)
 		}
 		free(diag);
 	}
-	rc = flush_stdout();
+	rc = ctl_flush_stdout();
 	return ret ? ret : rc;
 }
 
@@ -313,152 +341,21 @@ cmd_roster_list(struct ctx *cx, int argc, char **argv)
 	int rc;
 
 	if (argc > 0)
-		return usage_error("roster list: unexpected argument '%s'", argv[0]);
-	if ((rc = open_store(cx, 1)) != 0)
+		return ctl_usage_error("roster list: unexpected argument '%s'", argv[0]);
+	if ((rc = ctl_open_store(cx, 1)) != 0)
 		return rc;
 	if (roster_list(cx->st, stdout, &e) < 0) {
 		fprintf(stderr, "mercomail: %s\n", e.msg);
 		return EX_SOFTWARE;
 	}
-	return flush_stdout();
-}
-
-static int
-cmd_messages_list(struct ctx *cx, int argc, char **argv)
-{
-	const char *v;
-	int state = -1, bad = 0, rc;
-	int64_t limit = DEFAULT_LIMIT;
-
-	for (int i = 0; i < argc; i++) {
-		if ((v = match_opt(argc, argv, &i, "--state", 1, &bad)) != NULL) {
-			if ((state = store_state_parse(v)) < 0)
-				return usage_error("unknown state '%s' (new, recorded, "
-				    "rejected, held, ignored)", v);
-		} else if ((v = match_opt(argc, argv, &i, "--limit", 1, &bad)) != NULL) {
-			if ((limit = parse_positive(v)) < 0)
-				return usage_error("--limit '%s': give a positive number", v);
-		} else if (bad) {
-			return usage_error("%s needs a value", argv[i]);
-		} else {
-			return usage_error("messages list: unexpected argument '%s'", argv[i]);
-		}
-	}
-	if ((rc = open_store(cx, 1)) != 0)
-		return rc;
-
-	sqlite3 *db = store_db(cx->st);
-	sqlite3_stmt *s = NULL;
-	const char *sql =
-	    "SELECT id, received_at, state, size, from_addr, subject FROM messages"
-	    " WHERE ?1 IS NULL OR state = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2";
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		goto db_fail;
-	if (state >= 0)
-		sqlite3_bind_text(s, 1, store_state_name(state), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char when[32];
-		format_time(when, sizeof when, sqlite3_column_int64(s, 1));
-		printf("%" PRId64 "\t%s\t%s\t%" PRId64 "\t", (int64_t)sqlite3_column_int64(s, 0),
-		    when, (const char *)sqlite3_column_text(s, 2),
-		    (int64_t)sqlite3_column_int64(s, 3));
-		put_safe(stdout, (const char *)sqlite3_column_text(s, 4));
-		putchar('\t');
-		put_safe(stdout, (const char *)sqlite3_column_text(s, 5));
-		putchar('\n');
-	}
-	if (rc != SQLITE_DONE)
-		goto db_fail;
-	sqlite3_finalize(s);
-	return flush_stdout();
-db_fail:
-	fprintf(stderr, "mercomail: %s: %s\n", cx->db_path, sqlite3_errmsg(db));
-	sqlite3_finalize(s);
-	return EX_SOFTWARE;
-}
-
-static int
-cmd_messages_show(struct ctx *cx, int argc, char **argv)
-{
-	const char *idarg = NULL;
-	int raw = 0, bad = 0, rc;
-	int64_t id;
-
-	for (int i = 0; i < argc; i++) {
-		if (match_opt(argc, argv, &i, "--raw", 0, &bad) != NULL)
-			raw = 1;
-		else if (argv[i][0] == '-')
-			return usage_error("messages show: unknown option '%s'", argv[i]);
-		else if (idarg == NULL)
-			idarg = argv[i];
-		else
-			return usage_error("messages show: unexpected argument '%s'", argv[i]);
-	}
-	if (idarg == NULL)
-		return usage_error("%s", "messages show: which ID?");
-	if ((id = parse_positive(idarg)) < 0)
-		return usage_error("messages show: '%s' is not a message id", idarg);
-	if ((rc = open_store(cx, 1)) != 0)
-		return rc;
-
-	sqlite3 *db = store_db(cx->st);
-	sqlite3_stmt *s = NULL;
-	const char *sql =
-	    "SELECT message_id, sha256, folder, uidvalidity, uid, received_at, state,"
-	    " reason, size, truncated, from_addr, subject, raw FROM messages WHERE id = ?1";
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		goto db_fail;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		fprintf(stderr, "mercomail: no message with id %" PRId64 "\n", id);
-		sqlite3_finalize(s);
-		return EX_DATAERR;
-	}
-	if (rc != SQLITE_ROW)
-		goto db_fail;
-
-	char when[32];
-	format_time(when, sizeof when, sqlite3_column_int64(s, 5));
-	printf("Id:          %" PRId64 "\n", id);
-	show_field("Message-ID:", (const char *)sqlite3_column_text(s, 0));
-	show_field("SHA-256:", (const char *)sqlite3_column_text(s, 1));
-	show_field("Folder:", (const char *)sqlite3_column_text(s, 2));
-	printf("UIDVALIDITY: %" PRId64 "\n", (int64_t)sqlite3_column_int64(s, 3));
-	printf("UID:         %" PRId64 "\n", (int64_t)sqlite3_column_int64(s, 4));
-	printf("Received:    %s\n", when);
-	show_field("State:", (const char *)sqlite3_column_text(s, 6));
-	show_field("Reason:", (const char *)sqlite3_column_text(s, 7));
-	printf("Size:        %" PRId64 " bytes (%d stored)\n",
-	    (int64_t)sqlite3_column_int64(s, 8), sqlite3_column_bytes(s, 12));
-	printf("Truncated:   %s\n",
-	    sqlite3_column_int(s, 9) ? "yes (only the header is stored)" : "no");
-	show_field("From:", (const char *)sqlite3_column_text(s, 10));
-	show_field("Subject:", (const char *)sqlite3_column_text(s, 11));
-	if (raw) {
-		const void *p = sqlite3_column_blob(s, 12);
-		int n = sqlite3_column_bytes(s, 12);
-		putchar('\n');
-		if (n > 0 && fwrite(p, 1, (size_t)n, stdout) != (size_t)n) {
-			fprintf(stderr, "mercomail: write error: %s\n", strerror(errno));
-			sqlite3_finalize(s);
-			return EX_IOERR;
-		}
-	}
-	sqlite3_finalize(s);
-	return flush_stdout();
-db_fail:
-	fprintf(stderr, "mercomail: %s: %s\n", cx->db_path, sqlite3_errmsg(db));
-	sqlite3_finalize(s);
-	return EX_SOFTWARE;
+	return ctl_flush_stdout();
 }
 
 static int
 cmd_help(struct ctx *cx, int argc, char **argv)
 {
 	usage(stdout);
-	return flush_stdout();
+	return ctl_flush_stdout();
 }
 
 static const struct command {
@@ -469,8 +366,11 @@ static const struct command {
 	{ "init", NULL, cmd_init },
 	{ "roster", "import", cmd_roster_import },
 	{ "roster", "list", cmd_roster_list },
-	{ "messages", "list", cmd_messages_list },
-	{ "messages", "show", cmd_messages_show },
+	{ "messages", "list", ctl_messages_list },
+	{ "messages", "show", ctl_messages_show },
+	{ "submissions", "list", ctl_submissions_list },
+	{ "submissions", "show", ctl_submissions_show },
+	{ "submissions", "export", ctl_submissions_export },
 	{ "help", NULL, cmd_help },
 };
 
@@ -490,10 +390,10 @@ dispatch(struct ctx *cx, int argc, char **argv)
 			return c->run(cx, argc - 2, argv + 2);
 	}
 	if (known && argc > 1)
-		return usage_error("%s %s: unknown subcommand", argv[0], argv[1]);
+		return ctl_usage_error("%s %s: unknown subcommand", argv[0], argv[1]);
 	if (known)
-		return usage_error("%s: which subcommand?", argv[0]);
-	return usage_error("unknown command '%s'", argv[0]);
+		return ctl_usage_error("%s: which subcommand?", argv[0]);
+	return ctl_usage_error("unknown command '%s'", argv[0]);
 }
 
 int
@@ -504,7 +404,7 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
-		return flush_stdout();
+		return ctl_flush_stdout();
 	}
 	while ((ch = getopt(argc, argv, "+c:d:h")) != -1) {
 		switch (ch) {
@@ -516,7 +416,7 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return flush_stdout();
+			return ctl_flush_stdout();
 		default:
 			usage(stderr);
 			return EX_USAGE;
