@@ -1,2 +1,606 @@
 #include "buildconf.h"
-/* being written */
+
+/*
+ * template — mail texts (see template.h).
+ *
+ * Syntax, the whole of it:
+ *   {{name}}              the value of name ("" when unset or unknown)
+ *   {{#name}}...{{/name}} the inside only when name is set and not empty;
+ *                         sections nest (at most TMPL_DEPTH deep)
+ * Blanks are allowed inside the braces ("{{ name }}"). A name is letters,
+ * digits, '_', '-' and '.'. Any other "{{" is a malformed tag (an error,
+ * so a typo is caught by template_check instead of reaching a person).
+ * A section tag alone on its line takes the whole line with it, so
+ *   {{#name}}
+ *   Hola {{name}}
+ *   {{/name}}
+ * leaves no blank lines behind.
+ *
+ * Values are inserted once and never scanned again, so a value containing
+ * "{{...}}" (a sender's name, a subject) is just text. Rendering is one pass
+ * over the template: time and output are linear in the template size plus
+ * the values inserted.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "template.h"
+
+#define TMPL_FILE_MAX	(64 * 1024)	/* bytes of a template file */
+#define TMPL_DEPTH	16		/* nested sections */
+#define TMPL_NAME_MAX	64		/* bytes of a variable name */
+#define BODY_FIRST_LINE	3		/* Subject line, blank line, body */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+buf_add_html(struct buf *b, const char *s)
+{
+	const char *run = s;
+
+	for (; *s != '\0'; s++) {
+		const char *rep;
+
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		buf_add(b, run, (size_t)(s - run));
+		buf_add(b, rep, strlen(rep));
+		run = s + 1;
+	}
+	buf_add(b, run, (size_t)(s - run));
+}
+
+static char *
+buf_take(struct buf *b)
+{
+	char *p = b->p;
+
+	if (b->oom) {
+		free(p);
+		p = NULL;
+	} else if (p == NULL) {
+		p = strdup("");
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->oom = 0;
+	return p;
+}
+
+char *
+template_html_escape(const char *s)
+{
+	struct buf b = { 0 };
+
+	if (s == NULL)
+		return NULL;
+	buf_add_html(&b, s);
+	return buf_take(&b);
+}
+
+/* ---- the one walker behind rendering and checking -------------------------- */
+
+struct walk {
+	/* rendering (out != NULL) */
+	const struct tvar *vars;
+	size_t nvars;
+	enum template_escape esc;
+	struct buf *out;
+	/* checking (known != NULL): names outside the list are problems */
+	const char *const *known;
+	size_t nknown;
+	/* messages */
+	const char *where;	/* "path" or "" */
+	int line0;		/* line number of the string's first line */
+	struct err *e;
+	int problems;		/* unknown names seen (checking) */
+};
+
+static int
+name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+/* The value of a name, or NULL when unset or unknown. */
+static const char *
+lookup(const struct walk *w, const char *name, size_t n)
+{
+	for (size_t i = 0; i < w->nvars; i++)
+		if (w->vars[i].name != NULL && strlen(w->vars[i].name) == n &&
+		    memcmp(w->vars[i].name, name, n) == 0)
+			return w->vars[i].value;
+	return NULL;
+}
+
+static int
+is_known(const struct walk *w, const char *name, size_t n)
+{
+	for (size_t i = 0; i < w->nknown; i++)
+		if (w->known[i] != NULL && strlen(w->known[i]) == n &&
+		    memcmp(w->known[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* "where:line: what {{<kind>name}}" (kind '#', '/' or 0). */
+static int
+walk_error(struct walk *w, int line, const char *what, char kind, const char *name,
+    size_t n)
+{
+	char tag[TMPL_NAME_MAX + 8] = "";
+
+	if (name != NULL)
+		snprintf(tag, sizeof tag, " {{%s%.*s}}", kind == '#' ? "#" : kind == '/' ? "/" : "",
+		    (int)(n > TMPL_NAME_MAX ? TMPL_NAME_MAX : n), name);
+	if (*w->where != '\0')
+		return err_set(w->e, "%s:%d: %s%s", w->where, line, what, tag);
+	return err_set(w->e, "line %d: %s%s", line, what, tag);
+}
+
+/*
+ * Parse the tag at p ("{{"): *kind is 0, '#' or '/', the name in
+ * [*name, *name + *nlen), *end just past "}}". -1 if malformed.
+ */
+static int
+parse_tag(const char *p, char *kind, const char **name, size_t *nlen, const char **end)
+{
+	const char *q = p + 2;
+
+	*kind = 0;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	if (*q == '#' || *q == '/')
+		*kind = *q++;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	*name = q;
+	while (name_char(*q))
+		q++;
+	*nlen = (size_t)(q - *name);
+	if (*nlen == 0 || *nlen > TMPL_NAME_MAX)
+		return -1;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	if (q[0] != '}' || q[1] != '}')
+		return -1;
+	*end = q + 2;
+	return 0;
+}
+
+static int
+walk(struct walk *w, const char *s)
+{
+	struct {
+		const char *name;
+		size_t nlen;
+		int was_visible;
+		int line;
+	} st[TMPL_DEPTH];
+	int depth = 0, visible = 1, line = w->line0, blank_so_far = 1;
+	size_t mark = w->out ? w->out->len : 0;	/* output length at line start */
+	const char *p = s;
+
+	while (*p != '\0') {
+		if (p[0] == '{' && p[1] == '{') {
+			const char *name, *end, *q;
+			size_t nlen;
+			char kind;
+
+			if (parse_tag(p, &kind, &name, &nlen, &end) < 0)
+				return walk_error(w, line, "malformed tag", 0, NULL, 0);
+			if (w->known != NULL && !is_known(w, name, nlen)) {
+				if (w->problems++ == 0)
+					walk_error(w, line, "unknown variable", 0, name, nlen);
+			}
+			if (kind == 0) {
+				if (visible && w->out != NULL) {
+					const char *v = lookup(w, name, nlen);
+					if (v != NULL && w->esc == TEMPLATE_HTML)
+						buf_add_html(w->out, v);
+					else if (v != NULL)
+						buf_add(w->out, v, strlen(v));
+				}
+			} else if (kind == '#') {
+				const char *v;
+
+				if (depth == TMPL_DEPTH)
+					return walk_error(w, line, "sections nested too deep at", '#', name, nlen);
+				st[depth].name = name;
+				st[depth].nlen = nlen;
+				st[depth].was_visible = visible;
+				st[depth].line = line;
+				depth++;
+				v = w->out ? lookup(w, name, nlen) : NULL;
+				visible = visible && v != NULL && *v != '\0';
+			} else {
+				if (depth == 0)
+					return walk_error(w, line, "section end without a start:", '/', name, nlen);
+				depth--;
+				if (st[depth].nlen != nlen || memcmp(st[depth].name, name, nlen) != 0) {
+					char what[128];
+					snprintf(what, sizeof what, "section {{#%.*s}} (line %d) closed by",
+					    (int)(st[depth].nlen > 64 ? 64 : st[depth].nlen),
+					    st[depth].name, st[depth].line);
+					return walk_error(w, line, what, '/', name, nlen);
+				}
+				visible = st[depth].was_visible;
+			}
+			/* a section tag alone on its line: drop the line */
+			q = end;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (kind != 0 && blank_so_far && (*q == '\n' || *q == '\0' ||
+			    (q[0] == '\r' && q[1] == '\n'))) {
+				if (w->out != NULL)
+					w->out->len = mark;
+				if (*q == '\0') {
+					p = q;
+				} else {
+					p = q + (*q == '\r' ? 2 : 1);
+					line++;
+				}
+				if (w->out != NULL && w->out->p != NULL)
+					w->out->p[w->out->len] = '\0';
+				continue;
+			}
+			blank_so_far = 0;
+			p = end;
+			continue;
+		}
+		/* plain text up to the next line end or tag */
+		const char *q = p;
+		while (*q != '\0' && *q != '\n' && !(q[0] == '{' && q[1] == '{')) {
+			if (*q != ' ' && *q != '\t' && *q != '\r')
+				blank_so_far = 0;
+			q++;
+		}
+		if (*q == '\n')
+			q++;
+		if (visible && w->out != NULL)
+			buf_add(w->out, p, (size_t)(q - p));
+		if (q[-1] == '\n') {
+			line++;
+			blank_so_far = 1;
+			mark = w->out ? w->out->len : 0;
+		}
+		p = q;
+	}
+	if (depth > 0)
+		return walk_error(w, st[depth - 1].line, "unclosed section", '#',
+		    st[depth - 1].name, st[depth - 1].nlen);
+	return 0;
+}
+
+char *
+template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
+    enum template_escape esc, struct err *e)
+{
+	struct buf out = { 0 };
+	struct walk w = { 0 };
+
+	if (tmpl == NULL) {
+		err_set(e, "template: no template");
+		return NULL;
+	}
+	w.vars = vars;
+	w.nvars = vars ? n : 0;
+	w.esc = esc;
+	w.out = &out;
+	w.where = "";
+	w.line0 = 1;
+	w.e = e;
+	if (walk(&w, tmpl) < 0) {
+		free(out.p);
+		return NULL;
+	}
+	if (out.oom) {
+		free(out.p);
+		err_set(e, "template: out of memory");
+		return NULL;
+	}
+	return buf_take(&out);
+}
+
+int
+template_check(const struct template *t, const char *const *known, size_t n,
+    struct err *e)
+{
+	static const char *const none[] = { NULL };
+	struct walk w = { 0 };
+
+	if (t == NULL)
+		return err_set(e, "template: no template");
+	w.known = known ? known : none;
+	w.nknown = known ? n : 0;
+	w.where = t->path ? t->path : "template";
+	w.e = e;
+	w.line0 = 1;
+	if (t->subject != NULL && walk(&w, t->subject) < 0)
+		return -1;
+	if (w.problems == 0) {
+		w.line0 = BODY_FIRST_LINE;
+		if (t->body != NULL && walk(&w, t->body) < 0)
+			return -1;
+	} else {
+		/* keep the subject's message, but count the body's problems too */
+		struct err tmp;
+		w.e = &tmp;
+		w.line0 = BODY_FIRST_LINE;
+		if (t->body != NULL && walk(&w, t->body) < 0)
+			return err_set(e, "%s", tmp.msg);
+		w.e = e;
+	}
+	if (w.problems > 1 && e != NULL) {
+		size_t l = strlen(e->msg);
+		snprintf(e->msg + l, sizeof e->msg - l, " (and %d more)", w.problems - 1);
+	}
+	return w.problems ? -1 : 0;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+void
+template_free(struct template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->subject);
+	free(t->body);
+	free(t->path);
+	free(t);
+}
+
+static int
+valid_part(const char *s, size_t max, int allow_dot)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		    (allow_dot && c == '.')))
+			return 0;
+	}
+	return n > 0 && n <= max;
+}
+
+static int
+valid_utf8(const unsigned char *s, size_t n, size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t l;
+
+		if (c < 0x80)
+			l = 1;
+		else if (c >= 0xc2 && c <= 0xdf)
+			l = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			l = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			l = 4;
+		else
+			goto bad;
+		if (i + l > n)
+			goto bad;
+		for (size_t k = 1; k < l; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+			goto bad;
+		i += l;
+	}
+	return 1;
+bad:
+	*bad = i;
+	return 0;
+}
+
+static int
+line_of(const char *s, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		if (s[i] == '\n')
+			line++;
+	return line;
+}
+
+/*
+ * Read path (at most TMPL_FILE_MAX bytes) into *data. Returns 0, 1 if the
+ * file does not exist, -1 on any other error (e set).
+ */
+static int
+read_file(const char *path, char **data, size_t *len, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	*data = NULL;
+	if (f == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		return err_set(e, "%s: %s", path, strerror(errno));
+	}
+	if ((buf = malloc(TMPL_FILE_MAX + 2)) == NULL) {
+		fclose(f);
+		return err_set(e, "%s: out of memory", path);
+	}
+	n = fread(buf, 1, TMPL_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		err_set(e, "%s: read error", path);
+		goto fail;
+	}
+	if (n > TMPL_FILE_MAX) {
+		err_set(e, "%s: larger than %d bytes", path, TMPL_FILE_MAX);
+		goto fail;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+fail:
+	fclose(f);
+	free(buf);
+	return -1;
+}
+
+/* Split a file into subject and body; normalises CRLF to LF, drops a BOM. */
+static int
+parse_file(struct template *t, char *data, size_t n, struct err *e)
+{
+	size_t bad, w = 0;
+	char *p, *nl, *s;
+
+	if (memchr(data, '\0', n) != NULL)
+		return err_set(e, "%s: contains a NUL byte", t->path);
+	if (!valid_utf8((unsigned char *)data, n, &bad))
+		return err_set(e, "%s:%d: not valid UTF-8", t->path, line_of(data, bad));
+	if (n >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		memmove(data, data + 3, (n -= 3) + 1);
+	for (size_t r = 0; r < n; r++)
+		if (!(data[r] == '\r' && data[r + 1] == '\n'))
+			data[w++] = data[r];
+	data[w] = '\0';
+
+	if (strncmp(data, "Subject:", 8) != 0)
+		return err_set(e, "%s:1: the first line must be \"Subject: ...\"", t->path);
+	s = data + 8;
+	nl = strchr(s, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (size_t l = strlen(s); l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'); l--)
+		s[l - 1] = '\0';
+	if (*s == '\0')
+		return err_set(e, "%s:1: empty Subject", t->path);
+	if ((t->subject = strdup(s)) == NULL)
+		return err_set(e, "%s: out of memory", t->path);
+	p = nl ? nl + 1 : data + w;
+	if (*p != '\0') {
+		/* line 2 must be blank */
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\n' && *p != '\0')
+			return err_set(e, "%s:2: a blank line must follow the Subject line",
+			    t->path);
+		if (*p == '\n')
+			p++;
+	}
+	if ((t->body = strdup(p)) == NULL)
+		return err_set(e, "%s: out of memory", t->path);
+	return 0;
+}
+
+struct template *
+template_load(const char *dir, const char *lang, const char *name,
+    const char *ext, struct err *e)
+{
+	const char *langs[2];
+	struct template *t = NULL;
+	char *data = NULL, path[4096];
+	size_t len = 0, nl;
+	int r = 1;
+
+	if (lang == NULL || *lang == '\0')
+		lang = "es";
+	if (dir == NULL || name == NULL || ext == NULL) {
+		err_set(e, "template: missing directory, name or extension");
+		return NULL;
+	}
+	if (!valid_part(lang, 15, 0) || !valid_part(name, 64, 0) ||
+	    (strcmp(ext, "txt") != 0 && strcmp(ext, "html") != 0)) {
+		err_set(e, "template: bad name %.20s/%.64s.%.8s", lang, name, ext);
+		return NULL;
+	}
+	langs[0] = lang;
+	langs[1] = "es";
+	nl = strcmp(lang, "es") == 0 ? 1 : 2;
+	for (size_t i = 0; i < nl && r == 1; i++) {
+		int n = snprintf(path, sizeof path, "%s/%s/%s.%s", dir, langs[i], name, ext);
+		if (n < 0 || (size_t)n >= sizeof path) {
+			err_set(e, "template: path too long");
+			return NULL;
+		}
+		if ((r = read_file(path, &data, &len, e)) < 0)
+			return NULL;
+	}
+	if (r == 1) {
+		if (nl == 2)
+			err_set(e, "template: no %s.%s in %s/%s or %s/es", name, ext, dir,
+			    lang, dir);
+		else
+			err_set(e, "template: no %s.%s in %s/es", name, ext, dir);
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof *t)) == NULL || (t->path = strdup(path)) == NULL) {
+		err_set(e, "%s: out of memory", path);
+		goto fail;
+	}
+	if (parse_file(t, data, len, e) < 0)
+		goto fail;
+	/* syntax (sections, tags), any names */
+	{
+		struct walk w = { 0 };
+
+		w.where = t->path;
+		w.e = e;
+		w.line0 = 1;
+		if (walk(&w, t->subject) < 0)
+			goto fail;
+		w.line0 = BODY_FIRST_LINE;
+		if (walk(&w, t->body) < 0)
+			goto fail;
+	}
+	free(data);
+	return t;
+fail:
+	free(data);
+	template_free(t);
+	return NULL;
+}
