@@ -755,7 +755,7 @@ config_defaults(void)
 	if (dup_default(&cfg->imap.inbox, "INBOX") < 0 ||
 	    dup_default(&cfg->imap.processed, "Processed") < 0 ||
 	    dup_default(&cfg->imap.rejected, "Rejected") < 0 ||
-	    dup_default(&cfg->mail.templates, PKGDATADIR) < 0 ||
+	    dup_default(&cfg->mail.templates, PKGDATADIR "/templates") < 0 ||
 	    dup_default(&cfg->mail.default_lang, "es") < 0 ||
 	    dup_default(&cfg->database,
 	    LOCALSTATEDIR "/lib/mercomail/mercomail.db") < 0) {

@@ -60,7 +60,7 @@ struct config_smtp {
 struct config_mail {
 	char *name;		/* display name of smtp.from, e.g. "Secretaría Ejecutiva" */
 	char *token_key_file;	/* secret key of the signed reply addresses; NULL: none */
-	char *templates;	/* templates directory; default PKGDATADIR */
+	char *templates;	/* templates directory; default PKGDATADIR/templates */
 	int answers_per_hour;	/* per sender, default 10 */
 	int token_days;		/* validity of a signed reply address, default 60 */
 	int require_dkim;	/* default 0 */

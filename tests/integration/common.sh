@@ -2,6 +2,7 @@
 # small assertions that count passes and failures. Source after harness.sh.
 
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+: "${MERCOMAIL_SRCDIR:=$(cd "$TESTS_DIR/../.." && pwd)}"
 : "${MERCOMAIL_BUILDDIR:=$(cd "$TESTS_DIR/../.." && pwd)}"
 MERCOMAILD="$MERCOMAIL_BUILDDIR/mercomaild"
 MERCOMAIL="$MERCOMAIL_BUILDDIR/mercomail"
@@ -28,6 +29,15 @@ check_grep() {
 	if grep -q -- "$2" "$3"; then ok "$1"; else not_ok "$1: no '$2' in $3:"; sed 's/^/    /' "$3"; fi
 }
 
+# The secret of the signed reply addresses, made once per harness run.
+token_key() {
+	local f=$HARNESS_DIR/token.key
+	if [ ! -f "$f" ]; then
+		(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$f")
+	fi
+	echo "$f"
+}
+
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
@@ -35,12 +45,14 @@ finish() {
 
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }
 
-# write_config FILE [KEY=VALUE...]: a config for the harness Dovecot.
-# Keys: url, inbox, ca_file, starttls, max_message_size, database, idle, poll_interval
+# write_config FILE [KEY=VALUE...]: a config for the harness Dovecot (and,
+# with smtp=yes, for answering through the harness OpenSMTPD).
+# Keys: url, inbox, ca_file, starttls, max_message_size, database, idle,
+# poll_interval, smtp, answers_per_hour, require_dkim
 write_config() {
 	local file=$1; shift
 	local url="imaps://127.0.0.1:$IMAPS_PORT" inbox=INBOX ca="$HARNESS_CA"
-	local starttls="" max=25M db="$DB" idle=yes poll=60 kv
+	local starttls="" max=25M db="$DB" idle=yes poll=60 smtp=no rate=10 dkim=no kv
 	for kv in "$@"; do
 		case $kv in
 		url=*) url=${kv#url=} ;;
@@ -51,6 +63,9 @@ write_config() {
 		database=*) db=${kv#database=} ;;
 		idle=*) idle=${kv#idle=} ;;
 		poll_interval=*) poll=${kv#poll_interval=} ;;
+		smtp=*) smtp=${kv#smtp=} ;;
+		answers_per_hour=*) rate=${kv#answers_per_hour=} ;;
+		require_dkim=*) dkim=${kv#require_dkim=} ;;
 		esac
 	done
 	{
@@ -67,6 +82,22 @@ write_config() {
 		echo "idle = $idle"
 		echo "poll_interval = $poll"
 		echo "timeout = 10"
+		if [ "$smtp" = yes ]; then
+			echo "[smtp]"
+			echo "url = smtp://127.0.0.1:$SMTP_PORT"
+			echo "ca_file = $HARNESS_CA"
+			echo "from = $HARNESS_USER"
+			echo "timeout = 10"
+		fi
+		echo "[mail]"
+		echo "name = Secretaría Ejecutiva de Mercociudades"
+		echo "templates = $MERCOMAIL_SRCDIR/templates"
+		echo "token_key_file = $(token_key)"
+		echo "answers_per_hour = $rate"
+		if [ "$dkim" = yes ]; then
+			echo "require_dkim = yes"
+			echo "authserv_id = mx.red.test"
+		fi
 		echo "[store]"
 		echo "database = $db"
 		echo "[log]"
