@@ -38,6 +38,7 @@ struct job {
 	const struct form_def *form;
 	struct form_record *rec;
 	struct outcome out;
+	int64_t replied_to;		/* the mail whose answer this replies to (signed), or 0 */
 	char reason[300];
 	char lang[3];
 	int answered;
@@ -368,12 +369,15 @@ bad_token(struct job *j, struct err *e)
 		return 0;
 	if (s != AUTH_TOKEN_OK)
 		return reject_token(j, s == AUTH_TOKEN_EXPIRED ? WHY_EXPIRED : WHY_FORGED, e);
-	if (c.contact == 0)
+	if (c.contact == 0) {
+		j->replied_to = c.object;
 		return 0;
+	}
 	if ((r = sender_by_contact(j->in->st, c.contact, &issued, e)) < 0)
 		return -1;
 	if (r == 0 || strcasecmp(issued.address, j->who.address) != 0)
 		return reject_token(j, WHY_FOREIGN, e);
+	j->replied_to = c.object;
 	return 0;
 }
 
@@ -608,6 +612,19 @@ accepted(struct job *j, struct err *e)
 	return r < 0 ? -1 : 1;
 }
 
+/* A reply to one of our answers, with no form named, continues the form
+ * of the mail we answered ("Re: Recibido ..." with the corrected fields). */
+static int
+same_form(struct job *j, struct err *e)
+{
+	char kind[64];
+	int r = record_kind_of(j->in->st, j->replied_to, kind, sizeof kind, e);
+
+	if (r > 0)
+		j->form = form_set_find(j->in->forms, kind);
+	return r < 0 ? -1 : 0;
+}
+
 /* From the form on: detect, authorise, validate, record. */
 static int
 submission(struct job *j, struct err *e)
@@ -619,6 +636,8 @@ submission(struct job *j, struct err *e)
 		return -1;
 	j->out.body = j->text;
 	j->form = form_detect(j->in->forms, j->m->subject, j->text);
+	if (j->form == NULL && j->replied_to && (r = same_form(j, e)) < 0)
+		return -1;
 	if (j->form == NULL)
 		return j->who.contact_id ? no_form(j, e) : unknown_sender(j, e);
 	j->out.kind = form_kind(j->form);

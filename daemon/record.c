@@ -38,7 +38,7 @@ record_outcome(struct store *st, int64_t msg_id, const struct outcome *o, time_t
 
 	return exec(st, "UPDATE messages SET state = ?, reason = ?, kind = ?, contact_id = ?,"
 	    " sender = ?, lang = ?, body = ?, processed_at = ? WHERE id = ?",
-	    "tttittiII", v, e);
+	    "tttitttII", v, e);
 }
 
 int
@@ -81,4 +81,23 @@ record_submission(struct store *st, int64_t msg_id, const char *kind, int64_t co
 	snprintf(ref, 32, "MC-%04d-%06lld", tm.tm_year + 1900, (long long)id);
 	const void *u[] = { ref, &id };
 	return exec(st, "UPDATE submissions SET reference = ? WHERE id = ?", "tI", u, e);
+}
+
+int
+record_kind_of(struct store *st, int64_t msg_id, char *kind, size_t size, struct err *e)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+	int r;
+
+	if (sqlite3_prepare_v2(db, "SELECT kind FROM messages WHERE id = ? AND kind IS NOT NULL",
+	    -1, &s, NULL) != SQLITE_OK)
+		return err_set(e, "record: %s", sqlite3_errmsg(db));
+	sqlite3_bind_int64(s, 1, msg_id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		snprintf(kind, size, "%s", (const char *)sqlite3_column_text(s, 0));
+	r = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : err_set(e, "record: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return r;
 }

@@ -6,6 +6,7 @@
 #ifndef MERCOMAIL_RECORD_H
 #define MERCOMAIL_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,6 +28,10 @@ int record_outcome(struct store *st, int64_t msg_id, const struct outcome *o, ti
 int record_field(struct store *st, int64_t msg_id, const char *field, const char *value,
     int line, struct err *e);
 int record_problem(struct store *st, int64_t msg_id, int seq, const char *text, struct err *e);
+
+/* The form kind recorded for message msg_id into kind (size bytes): 1 if it
+ * has one, 0 if not, -1 on error. */
+int record_kind_of(struct store *st, int64_t msg_id, char *kind, size_t size, struct err *e);
 
 /* A valid submission; ref gets its reference, "MC-YYYY-NNNNNN". */
 int record_submission(struct store *st, int64_t msg_id, const char *kind, int64_t contact_id,

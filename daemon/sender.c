@@ -50,10 +50,13 @@ fetch_contact(struct store *st, const char *where, const char *text, int64_t num
 int
 sender_lookup(struct store *st, const char *address, struct sender *s, struct err *e)
 {
+	char addr[sizeof s->address];
+
+	snprintf(addr, sizeof addr, "%s", address);	/* address may point into *s */
 	memset(s, 0, sizeof *s);
-	snprintf(s->address, sizeof s->address, "%s", address);
+	memcpy(s->address, addr, sizeof addr);
 	/* the address column is COLLATE NOCASE: case does not matter */
-	return fetch_contact(st, "c.address = ?", address, 0, s, e);
+	return fetch_contact(st, "c.address = ?", addr, 0, s, e);
 }
 
 int

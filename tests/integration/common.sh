@@ -52,7 +52,8 @@ sql() { sqlite3 -batch -noheader "$DB" "$@"; }
 write_config() {
 	local file=$1; shift
 	local url="imaps://127.0.0.1:$IMAPS_PORT" inbox=INBOX ca="$HARNESS_CA"
-	local starttls="" max=25M db="$DB" idle=yes poll=60 smtp=no rate=10 dkim=no kv
+	local starttls="" max=25M db="$DB" idle=yes poll=60 smtp=no rate=10 dkim=no
+	local smtp_starttls=no kv
 	for kv in "$@"; do
 		case $kv in
 		url=*) url=${kv#url=} ;;
@@ -64,6 +65,7 @@ write_config() {
 		idle=*) idle=${kv#idle=} ;;
 		poll_interval=*) poll=${kv#poll_interval=} ;;
 		smtp=*) smtp=${kv#smtp=} ;;
+		smtp_starttls=*) smtp_starttls=${kv#smtp_starttls=} ;;
 		answers_per_hour=*) rate=${kv#answers_per_hour=} ;;
 		require_dkim=*) dkim=${kv#require_dkim=} ;;
 		esac
@@ -85,7 +87,8 @@ write_config() {
 		if [ "$smtp" = yes ]; then
 			echo "[smtp]"
 			echo "url = smtp://127.0.0.1:$SMTP_PORT"
-			echo "ca_file = $HARNESS_CA"
+			# the harness OpenSMTPD cannot do TLS (see harness.sh)
+			echo "starttls = ${smtp_starttls:-no}"
 			echo "from = $HARNESS_USER"
 			echo "timeout = 10"
 		fi
