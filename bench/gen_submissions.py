@@ -13,9 +13,12 @@ Ownership is left to the caller (chown to the mail user).
 
 The mix, chosen per mail from a seeded RNG so a given (N, seed) always gives
 the same mailbox: six form kinds (informe, adhesion, buena-practica, odm,
-convenio, agenda) in Spanish or Portuguese; UTF-8 or ISO-8859-1; text/plain,
-HTML only or multipart/alternative; 8bit, quoted-printable or base64; some
-with a small PDF-like attachment; total sizes log-uniform over 2-50 KB.
+convenio, agenda) filled in with the field names of templates/forms, from a
+sender the form admits (per the sample roster), in Spanish or Portuguese, a
+few with mistakes; many quote the mail they answer; UTF-8 or ISO-8859-1;
+text/plain, HTML only or multipart/alternative; 8bit, quoted-printable or
+base64; some with a small PDF-like attachment; total sizes log-uniform over
+2-50 KB.
 Prints one summary line (count, bytes, sizes, mix) on stdout.
 """
 
@@ -29,7 +32,6 @@ import math
 import os
 import random
 import sys
-import time
 from collections import Counter
 
 KINDS = ("informe", "adhesion", "buena-practica", "odm", "convenio", "agenda")
@@ -225,9 +227,10 @@ def field_value(rng, key, lang, ctx, long_text):
     raise ValueError(key)
 
 
-def form_text(rng, kind, lang, ctx, long_text):
-    """The body people type: greeting, Formulario line, fields, signature.
-    BROKEN_SHARE of them drop a field or write a period no one can read."""
+def form_text(rng, kind, lang, ctx, long_text, quoted):
+    """The body people type: greeting, Formulario line, fields, signature,
+    then the quoted mail they answer, if any.  BROKEN_SHARE of them drop a
+    field or write a period no one can read."""
     es = lang == "es"
     fields = FORMS[kind]
     broken = rng.random() < BROKEN_SHARE
@@ -250,12 +253,25 @@ def form_text(rng, kind, lang, ctx, long_text):
     sig = "Saludos cordiales," if es else "Atenciosamente,"
     lines.append(f"\n{sig}\n-- \n{ctx['person']}\n{ctx['city']['role_title']}"
                  f" - {ctx['city']['city']}")
+    if quoted:
+        lines.append("\nEl 24 nov 2026, a las 18:00, Secretaría <secretaria@red.test> escribió:"
+                     if es else "\nEm 24/11/2026 18:00, Secretaria <secretaria@red.test> escreveu:")
+        lines.append("\n".join("> " + line if line else ">" for line in quoted.split("\n")))
     return "\n".join(lines) + "\n"
 
 
 def form_html(text):
+    """The same text as HTML; the quoted mail in a blockquote, as mail clients do."""
+    body, quote = text, ""
+    if "\n> " in text:
+        cut = text.index("\n> ")
+        body = text[:cut]
+        quote = "\n".join(line[2:] for line in text[cut + 1:].split("\n"))
     paras = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>' + chr(10))}</p>\n"
-                    for p in text.split("\n\n"))
+                    for p in body.split("\n\n"))
+    if quote:
+        paras += ("<blockquote type=\"cite\">\n" + "".join(
+            f"<p>{html.escape(p)}</p>\n" for p in quote.split("\n\n")) + "</blockquote>\n")
     return ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html\">"
             "</head>\n<body style=\"font-family: Arial, sans-serif\">\n"
             f"{paras}</body></html>\n")
@@ -339,6 +355,7 @@ def make_mail(rng, i, tag, to, cities, units, paras, stats):
     attach = rng.random() < 0.15
     target = math.exp(rng.uniform(math.log(MIN_SIZE), math.log(MAX_SIZE)))
     pdf_size = int(min(target * 0.5, rng.uniform(3000, 20000))) if attach else 0
+    text_cap = math.exp(rng.uniform(math.log(1000), math.log(15000)))
     seed = rng.getrandbits(64)   # the same draws on both attempts
     fixed = 1000 + pdf_size * 4 / 3
     budget = max(100.0, (target - fixed) / GROWTH[form])
@@ -347,8 +364,13 @@ def make_mail(rng, i, tag, to, cities, units, paras, stats):
         # The filler has its own RNG: a longer text must not change the
         # draws that follow it (encodings), or the size would jump about.
         r, filler = random.Random(seed), random.Random(seed + 1)
+        # What a person writes in the long field stays under the forms'
+        # limits (20,000 characters); the rest of a big mail is the earlier
+        # mail quoted below, as in a reply.
+        own = min(budget, text_cap)
+        quoted = paras.fill(filler, lang, budget - own) if budget > own + 300 else ""
         return compose(r, i, tag, to, kind, city, lang, charset, form, pdf_size, ctx,
-                       paras.fill(filler, lang, budget))
+                       paras.fill(filler, lang, own), quoted)
 
     # A few secant steps on the text budget: encodings and the HTML copy
     # make the size a near-linear function of it.
@@ -372,8 +394,9 @@ def make_mail(rng, i, tag, to, cities, units, paras, stats):
     return mail
 
 
-def compose(rng, i, tag, to, kind, city, lang, charset, form, pdf_size, ctx, long_text):
-    text = form_text(rng, kind, lang, ctx, long_text)
+def compose(rng, i, tag, to, kind, city, lang, charset, form, pdf_size, ctx, long_text,
+            quoted):
+    text = form_text(rng, kind, lang, ctx, long_text, quoted)
     when = DATE_BASE - rng.uniform(0, 180 * 86400)
     domain = city["contact_email"].split("@")[1]
     subject = SUBJECTS[kind][lang].format(
