@@ -17,7 +17,8 @@ cli() { "$MERCOMAIL" -c "$CONF" "$@"; }
 
 cli init >"$W/out" 2>&1
 check_eq "init exits 0" 0 $?
-check_eq "init creates the schema" 1 "$(sql 'PRAGMA user_version')"
+check_eq "init brings the schema to the last migration" \
+	"$(ls "$MERCOMAIL_SRCDIR"/schema/[0-9]*.sql | wc -l)" "$(sql 'PRAGMA user_version')"
 check_eq "the four bodies are seeded" 4 "$(sql "SELECT count(*) FROM units WHERE kind <> 'unit'")"
 
 cli roster import "$R/units.csv" >"$W/out" 2>&1; rc=$?
@@ -59,7 +60,7 @@ mailtool append INBOX "$MERCOMAIL_TESTDATA"/demo/*.eml >/dev/null
 "$MERCOMAILD" -c "$CONF" --once >"$W/daemon.log" 2>&1
 check_eq "the daemon fetches the sample mails" 0 $?
 cli messages list >"$W/out" 2>&1
-check_eq "messages list shows every mail" 4 "$(grep -c 'new' "$W/out")"
+check_eq "messages list shows every mail" 4 "$(grep -c . "$W/out")"
 check_grep "messages list shows the subject" "Consejo de diciembre" "$W/out"
 id=$(sql "SELECT id FROM messages WHERE message_id = '<demo-relatorio-cultura-2026@portoalegre.example>'")
 cli messages show "$id" >"$W/out" 2>&1
