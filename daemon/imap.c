@@ -217,122 +217,156 @@ imap_select(struct imap *im, const char *folder, uint32_t *uidvalidity, struct e
 }
 
 static int
-cmp_u32(const void *a, const void *b)
+cmp_entry(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint32_t x = ((const struct imap_entry *)a)->uid, y = ((const struct imap_entry *)b)->uid;
 
 	return x < y ? -1 : x > y;
 }
 
-int
-imap_uids(struct imap *im, uint32_t **uids, size_t *n, struct err *e)
+/* A UID set of uids[0..n). */
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
 {
-	struct mailimap_search_key *all = mailimap_search_key_new_all();
-	clist *result = NULL;
-	clistiter *it;
-	size_t i = 0;
-	int r = mailimap_uid_search(im->session, NULL, all, &result);
+	struct mailimap_set *set = mailimap_set_new_empty();
 
-	mailimap_search_key_free(all);
-	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, r, "UID SEARCH", e);
-	*uids = malloc((clist_count(result) + 1) * sizeof **uids);
-	if (*uids == NULL) {
-		mailimap_search_result_free(result);
-		return err_set(e, "out of memory");
-	}
-	for (it = clist_begin(result); it; it = clist_next(it))
-		(*uids)[i++] = *(uint32_t *)clist_content(it);
-	mailimap_search_result_free(result);
-	qsort(*uids, i, sizeof **uids, cmp_u32);
-	*n = i;
-	return 0;
+	for (size_t i = 0; set && i < n; i++)
+		if (mailimap_set_add_single(set, uids[i]) != MAILIMAP_NO_ERROR) {
+			mailimap_set_free(set);
+			return NULL;
+		}
+	return set;
 }
 
-/* UID FETCH one message with one attribute; *out is the libetpan result list. */
+/* UID FETCH set (UID att); *out is the libetpan result list. */
 static int
-fetch_one(struct imap *im, uint32_t uid, struct mailimap_fetch_att *att, clist **out,
-    struct err *e)
+uid_fetch(struct imap *im, struct mailimap_set *set, struct mailimap_fetch_att *att,
+    clist **out, struct err *e)
 {
-	struct mailimap_set *set = mailimap_set_new_single(uid);
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att(att);
-	int r = mailimap_uid_fetch(im->session, set, ft, out);
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	int r;
 
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, att);
+	r = mailimap_uid_fetch(im->session, set, ft, out);
 	mailimap_fetch_type_free(ft);
-	mailimap_set_free(set);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "UID FETCH", e);
 	return 0;
 }
 
-/* The static item of type `type` in a fetch result for uid, or NULL. */
+/* The UID and the static item of type `type` of one FETCH response. */
 static struct mailimap_msg_att_static *
-find_static(clist *result, uint32_t uid, int type)
+att_static(struct mailimap_msg_att *att, int type, uint32_t *uid)
 {
-	for (clistiter *m = clist_begin(result); m; m = clist_next(m)) {
-		struct mailimap_msg_att *att = clist_content(m);
-		struct mailimap_msg_att_static *hit = NULL;
-		uint32_t got = 0;
-		for (clistiter *i = clist_begin(att->att_list); i; i = clist_next(i)) {
-			struct mailimap_msg_att_item *item = clist_content(i);
-			struct mailimap_msg_att_static *st = item->att_data.att_static;
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC || st == NULL)
-				continue;
-			if (st->att_type == MAILIMAP_MSG_ATT_UID)
-				got = st->att_data.att_uid;
-			else if (st->att_type == type)
-				hit = st;
-		}
-		/* unsolicited FETCH responses for other messages are skipped */
-		if (got == uid && hit != NULL)
-			return hit;
+	struct mailimap_msg_att_static *hit = NULL;
+
+	*uid = 0;
+	for (clistiter *i = clist_begin(att->att_list); i; i = clist_next(i)) {
+		struct mailimap_msg_att_item *item = clist_content(i);
+		struct mailimap_msg_att_static *st = item->att_data.att_static;
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC || st == NULL)
+			continue;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid = st->att_data.att_uid;
+		else if (st->att_type == type)
+			hit = st;
 	}
-	return NULL;
+	return *uid ? hit : NULL;	/* a FETCH without UID is unsolicited: skip */
 }
 
 int
-imap_fetch_size(struct imap *im, uint32_t uid, size_t *size, struct err *e)
+imap_list(struct imap *im, struct imap_entry **list, size_t *n, struct err *e)
 {
+	struct mailimap_set *all = mailimap_set_new_interval(1, 0);	/* 1:* */
 	clist *result = NULL;
-	struct mailimap_msg_att_static *st;
+	size_t k = 0;
 
-	if (fetch_one(im, uid, mailimap_fetch_att_new_rfc822_size(), &result, e) < 0)
+	*list = NULL;
+	*n = 0;
+	if (im->session->imap_selection_info && im->session->imap_selection_info->sel_exists == 0) {
+		mailimap_set_free(all);
+		return 0;	/* "1:*" of an empty folder is an error on some servers */
+	}
+	if (uid_fetch(im, all, mailimap_fetch_att_new_rfc822_size(), &result, e) < 0) {
+		mailimap_set_free(all);
 		return -1;
-	st = find_static(result, uid, MAILIMAP_MSG_ATT_RFC822_SIZE);
-	if (st != NULL)
-		*size = st->att_data.att_rfc822_size;
+	}
+	mailimap_set_free(all);
+	if ((*list = malloc((clist_count(result) + 1) * sizeof **list)) == NULL) {
+		mailimap_fetch_list_free(result);
+		return err_set(e, "out of memory");
+	}
+	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+		uint32_t uid;
+		struct mailimap_msg_att_static *st = att_static(clist_content(it),
+		    MAILIMAP_MSG_ATT_RFC822_SIZE, &uid);
+		if (st != NULL)
+			(*list)[k++] = (struct imap_entry){ uid, st->att_data.att_rfc822_size };
+	}
 	mailimap_fetch_list_free(result);
-	return st ? 0 : err_set(e, "message UID %u is gone from the server", uid);
+	qsort(*list, k, sizeof **list, cmp_entry);
+	*n = k;
+	return 0;
 }
 
-int
-imap_fetch(struct imap *im, uint32_t uid, int header_only, char **data, size_t *len,
-    struct err *e)
+struct imap_batch {
+	clist *result;
+	clistiter *next;
+};
+
+struct imap_batch *
+imap_fetch_set(struct imap *im, const uint32_t *uids, size_t n, int header_only, struct err *e)
 {
 	struct mailimap_section *sec = header_only ? mailimap_section_new_header()
 	    : mailimap_section_new(NULL);
-	clist *result = NULL;
-	struct mailimap_msg_att_static *st;
-	struct mailimap_msg_att_body_section *body;
+	struct mailimap_set *set = uid_set(uids, n);
+	struct imap_batch *b = calloc(1, sizeof *b);
+	int r = -1;
 
-	if (fetch_one(im, uid, mailimap_fetch_att_new_body_peek_section(sec), &result, e) < 0)
-		return -1;
-	st = find_static(result, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
-	body = st ? st->att_data.att_body_section : NULL;
-	if (body == NULL || body->sec_body_part == NULL) {
-		mailimap_fetch_list_free(result);
-		return err_set(e, "message UID %u is gone from the server", uid);
+	if (sec && set && b)
+		r = uid_fetch(im, set, mailimap_fetch_att_new_body_peek_section(sec), &b->result, e);
+	else {
+		mailimap_section_free(sec);
+		err_set(e, "out of memory");
 	}
-	*len = body->sec_length;
-	if ((*data = malloc(*len + 1)) != NULL) {
-		memcpy(*data, body->sec_body_part, *len);
-		(*data)[*len] = '\0';
+	mailimap_set_free(set);
+	if (r < 0) {
+		free(b);
+		return NULL;
 	}
-	mailimap_fetch_list_free(result);
-	return *data ? 0 : err_set(e, "out of memory");
+	b->next = clist_begin(b->result);
+	return b;
 }
 
-/* Without MOVE (RFC 6851): COPY, flag \Deleted, expunge just that UID when
+int
+imap_batch_next(struct imap_batch *b, uint32_t *uid, const char **data, size_t *len)
+{
+	while (b->next != NULL) {
+		struct mailimap_msg_att_static *st = att_static(clist_content(b->next),
+		    MAILIMAP_MSG_ATT_BODY_SECTION, uid);
+		struct mailimap_msg_att_body_section *body = st ? st->att_data.att_body_section : NULL;
+		b->next = clist_next(b->next);
+		if (body && body->sec_body_part) {
+			*data = body->sec_body_part;
+			*len = body->sec_length;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+imap_batch_free(struct imap_batch *b)
+{
+	if (b == NULL)
+		return;
+	if (b->result)
+		mailimap_fetch_list_free(b->result);
+	free(b);
+}
+
+/* Without MOVE (RFC 6851): COPY, flag \Deleted, expunge just those UIDs when
  * UIDPLUS allows, else a plain EXPUNGE. */
 static int
 copy_delete(struct imap *im, struct mailimap_set *set, const char *folder, struct err *e)
@@ -357,11 +391,16 @@ copy_delete(struct imap *im, struct mailimap_set *set, const char *folder, struc
 }
 
 int
-imap_move(struct imap *im, uint32_t uid, const char *folder, struct err *e)
+imap_move_set(struct imap *im, const uint32_t *uids, size_t n, const char *folder,
+    struct err *e)
 {
-	struct mailimap_set *set = mailimap_set_new_single(uid);
+	struct mailimap_set *set;
 	int r;
 
+	if (n == 0)
+		return 0;
+	if ((set = uid_set(uids, n)) == NULL)
+		return err_set(e, "out of memory");
 	if (im->has_move) {
 		r = mailimap_uid_move(im->session, set, folder);
 		r = r == MAILIMAP_NO_ERROR ? 0 : fail(im, r, "UID MOVE", e);

@@ -32,20 +32,33 @@ int imap_ensure_folder(struct imap *im, const char *folder, struct err *e);
 /* SELECT a folder (read-write); *uidvalidity gets its UIDVALIDITY. */
 int imap_select(struct imap *im, const char *folder, uint32_t *uidvalidity, struct err *e);
 
-/* UIDs of every message in the selected folder, ascending. *uids is the
- * caller's to free. */
-int imap_uids(struct imap *im, uint32_t **uids, size_t *n, struct err *e);
+struct imap_entry {
+	uint32_t uid;
+	size_t size;		/* RFC822.SIZE */
+};
 
-/* RFC822.SIZE of one message. -1 with e set if the UID is gone. */
-int imap_fetch_size(struct imap *im, uint32_t uid, size_t *size, struct err *e);
+/* UID and size of every message in the selected folder, ascending by UID,
+ * in one command. *list is the caller's to free. */
+int imap_list(struct imap *im, struct imap_entry **list, size_t *n, struct err *e);
 
-/* The raw message (header_only: just its header), without setting \Seen.
- * *data is the caller's to free. */
-int imap_fetch(struct imap *im, uint32_t uid, int header_only, char **data,
-    size_t *len, struct err *e);
+/* Raw messages fetched together; see imap_fetch_set. */
+struct imap_batch;
 
-/* Move one message of the selected folder to another folder. */
-int imap_move(struct imap *im, uint32_t uid, const char *folder, struct err *e);
+/*
+ * Fetch the messages uids[0..n) (header_only: just their headers) in one
+ * command, without setting \Seen. Iterate with imap_batch_next; the bytes
+ * stay valid until imap_batch_free. UIDs gone from the server are simply
+ * absent. NULL with e set on error.
+ */
+struct imap_batch *imap_fetch_set(struct imap *im, const uint32_t *uids, size_t n,
+    int header_only, struct err *e);
+/* The next message: 1 with its uid, data and len, 0 at the end. */
+int imap_batch_next(struct imap_batch *b, uint32_t *uid, const char **data, size_t *len);
+void imap_batch_free(struct imap_batch *b);		/* accepts NULL */
+
+/* Move messages of the selected folder to another folder in one command. */
+int imap_move_set(struct imap *im, const uint32_t *uids, size_t n, const char *folder,
+    struct err *e);
 
 /*
  * Wait in IDLE for news on the selected folder for at most timeout seconds,

@@ -9,7 +9,9 @@
 #include "message.h"
 #include "sync.h"
 
-#define HEADER_TEXT_MAX 998	/* the RFC 5322 line limit is plenty for a listing */
+#define HEADER_TEXT_MAX 998		/* the RFC 5322 line limit is plenty for a listing */
+#define GROUP_MAX 100			/* messages fetched, committed and moved together */
+#define GROUP_BYTES (1024 * 1024)	/* ... and their bytes in memory at once */
 
 struct pass {
 	struct imap *im;
@@ -19,11 +21,27 @@ struct pass {
 	uint32_t uidvalidity;
 	uint32_t last_uid;
 	struct sync_stats *stats;
+	volatile sig_atomic_t *stop;	/* SIGTERM: finish the current message, then stop */
 };
+
+/* Where the messages of one group go once their records are committed. */
+struct moves {
+	uint32_t processed[GROUP_MAX], rejected[GROUP_MAX];
+	size_t nprocessed, nrejected;
+};
+
+static void
+move_later(struct moves *mv, uint32_t uid, int state)
+{
+	if (state == MSG_REJECTED)
+		mv->rejected[mv->nrejected++] = uid;
+	else
+		mv->processed[mv->nprocessed++] = uid;
+}
 
 /* One fetched message and what we learnt of it; owns its strings. */
 struct fetched {
-	char *raw;
+	const char *raw;		/* owned by the IMAP batch */
 	size_t len, size;
 	int truncated;
 	char *identity, *from, *subject;
@@ -34,22 +52,14 @@ struct fetched {
 static void
 fetched_free(struct fetched *f)
 {
-	free(f->raw);
 	free(f->identity);
 	free(f->from);
 	free(f->subject);
 }
 
-/* Fetch what we keep of one message: all of it, or only its header when it
- * is over the size limit (it is then recorded as rejected, not loaded). */
 static int
-fetch_message(struct pass *p, uint32_t uid, struct fetched *f, struct err *e)
+describe(struct pass *p, uint32_t uid, struct fetched *f, struct err *e)
 {
-	if (imap_fetch_size(p->im, uid, &f->size, e) < 0)
-		return -1;
-	f->truncated = f->size > p->cfg->max_message_size;
-	if (imap_fetch(p->im, uid, f->truncated, &f->raw, &f->len, e) < 0)
-		return -1;
 	if ((f->identity = message_identity(f->raw, f->len, e)) == NULL ||
 	    message_sha256_hex(f->raw, f->len, f->sha256) < 0)
 		return err_set(e, "cannot compute the identity of UID %u", uid);
@@ -62,13 +72,37 @@ fetch_message(struct pass *p, uint32_t uid, struct fetched *f, struct err *e)
 	return 0;
 }
 
-/* Store one message, what it means (with the answer it gets, when an
- * ingest is given) and the folder's sync state in one transaction.
- * Returns 1 stored, 0 already there, -1 error; *state gets the final state. */
-static int
-record(struct pass *p, uint32_t uid, const struct fetched *f, int *state, struct err *e)
+static void
+count(struct pass *p, int stored, int state, const struct fetched *f, uint32_t uid)
 {
-	struct store_msg m = {
+	if (stored == 0) {
+		p->stats->duplicates++;
+		log_info("event=duplicate uid=%u msgid=%s", uid, f->identity);
+		return;
+	}
+	p->stats->stored++;
+	if (state == MSG_REJECTED)
+		p->stats->rejected++;
+	if (f->truncated)
+		log_warn("event=rejected uid=%u msgid=%s size=%zu reason=too-large",
+		    uid, f->identity, f->size);
+	else
+		log_info("event=stored uid=%u msgid=%s size=%zu", uid, f->identity, f->size);
+}
+
+/* Store one message and what it means (with the answer it gets, when an
+ * ingest is given), inside the group's transaction. */
+static int
+record(struct pass *p, uint32_t uid, struct fetched *f, struct moves *mv, struct err *e)
+{
+	struct store_msg m;
+	enum msg_state final;
+	int64_t id;
+	int r;
+
+	if (describe(p, uid, f, e) < 0)
+		return -1;
+	m = (struct store_msg){
 		.message_id = f->identity, .sha256 = f->sha256,
 		.raw = (const unsigned char *)f->raw, .raw_len = f->len,
 		.size = f->size, .truncated = f->truncated,
@@ -77,85 +111,122 @@ record(struct pass *p, uint32_t uid, const struct fetched *f, int *state, struct
 		.state = f->truncated ? MSG_REJECTED : MSG_NEW,
 		.reason = f->truncated ? f->reason : NULL,
 	};
-	uint32_t last = uid > p->last_uid ? uid : p->last_uid;
-	enum msg_state final = m.state;
-	int64_t id;
-	int r;
-
-	if (store_begin(p->st, e) < 0)
+	final = m.state;
+	if ((r = store_message_add(p->st, &m, &id, e)) < 0)
 		return -1;
-	r = store_message_add(p->st, &m, &id, e);
 	if (r == 1 && p->in && !f->truncated &&
 	    ingest_message(p->in, id, f->raw, f->len, m.received, &final, e) < 0)
-		r = -1;
-	if (r >= 0 && store_folder_set(p->st, p->cfg->inbox, p->uidvalidity, last, m.received, e) < 0)
-		r = -1;
-	if (r < 0 || store_commit(p->st, e) < 0) {
-		store_rollback(p->st);
 		return -1;
+	count(p, r, (int)final, f, uid);
+	move_later(mv, uid, r == 1 ? (int)final : MSG_NEW);
+	if (uid > p->last_uid)
+		p->last_uid = uid;
+	return 0;
+}
+
+/* Record every message of a fetched batch; sizes from the listing. */
+static int
+record_batch(struct pass *p, struct imap_batch *b, const struct imap_entry *g, size_t n,
+    int truncated, struct moves *mv, struct err *e)
+{
+	struct fetched f;
+	uint32_t uid;
+
+	memset(&f, 0, sizeof f);
+	while (!*p->stop && imap_batch_next(b, &uid, &f.raw, &f.len)) {
+		int r;
+		f.truncated = truncated;
+		f.size = f.len;
+		for (size_t i = 0; i < n; i++)
+			if (g[i].uid == uid)
+				f.size = g[i].size;
+		r = record(p, uid, &f, mv, e);
+		fetched_free(&f);
+		memset(&f, 0, sizeof f);
+		if (r < 0)
+			return -1;
 	}
-	p->last_uid = last;
-	*state = r == 1 ? (int)final : -1;
+	return 0;
+}
+
+/* Sort a group: recorded by an earlier pass that stopped before its move
+ * (only moved now), over the size limit (header only), or new. */
+static int
+triage(struct pass *p, const struct imap_entry *g, size_t n, uint32_t *full, size_t *nfull,
+    uint32_t *head, size_t *nhead, struct moves *mv, struct err *e)
+{
+	*nfull = *nhead = 0;
+	for (size_t i = 0; i < n; i++) {
+		int state = store_message_state_by_uid(p->st, p->cfg->inbox, p->uidvalidity,
+		    g[i].uid, e);
+		if (state == -2)
+			return -1;
+		if (state >= 0) {
+			log_info("event=move-again uid=%u", g[i].uid);
+			p->stats->duplicates++;
+			move_later(mv, g[i].uid, state);
+		} else if (g[i].size > p->cfg->max_message_size)
+			head[(*nhead)++] = g[i].uid;
+		else
+			full[(*nfull)++] = g[i].uid;
+	}
+	return 0;
+}
+
+/* Fetch (one command), record (one transaction), then move (one command
+ * per folder): the move comes only after the commit. */
+static int
+do_group(struct pass *p, const struct imap_entry *g, size_t n, struct err *e)
+{
+	uint32_t full[GROUP_MAX], head[GROUP_MAX];
+	size_t nfull, nhead;
+	struct moves mv = { .nprocessed = 0 };
+	struct imap_batch *bf = NULL, *bh = NULL;
+	int r = -1;
+
+	if (triage(p, g, n, full, &nfull, head, &nhead, &mv, e) < 0)
+		return -1;
+	if ((nfull && (bf = imap_fetch_set(p->im, full, nfull, 0, e)) == NULL) ||
+	    (nhead && (bh = imap_fetch_set(p->im, head, nhead, 1, e)) == NULL))
+		goto done;
+	if (store_begin(p->st, e) < 0)
+		goto done;
+	if ((bf && record_batch(p, bf, g, n, 0, &mv, e) < 0) ||
+	    (bh && record_batch(p, bh, g, n, 1, &mv, e) < 0) ||
+	    store_folder_set(p->st, p->cfg->inbox, p->uidvalidity, p->last_uid, time(NULL), e) < 0 ||
+	    store_commit(p->st, e) < 0) {
+		store_rollback(p->st);
+		goto done;
+	}
+	imap_batch_free(bf);
+	imap_batch_free(bh);
+	bf = bh = NULL;
+	if (imap_move_set(p->im, mv.processed, mv.nprocessed, p->cfg->processed, e) < 0 ||
+	    imap_move_set(p->im, mv.rejected, mv.nrejected, p->cfg->rejected, e) < 0)
+		goto done;
+	p->stats->moved += (unsigned)(mv.nprocessed + mv.nrejected);
+	r = 0;
+done:
+	imap_batch_free(bf);
+	imap_batch_free(bh);
 	return r;
 }
 
-static void
-count(struct pass *p, int stored, int state, const struct fetched *f, uint32_t uid)
+/* The end of the group that starts at i: at most GROUP_MAX messages and
+ * GROUP_BYTES bytes (a single bigger message goes alone). */
+static size_t
+group_end(const struct pass *p, const struct imap_entry *l, size_t i, size_t n)
 {
-	if (stored == 0) {
-		p->stats->duplicates++;
-		log_info("event=duplicate uid=%u msgid=%s", uid, f->identity);
-	} else if (f->truncated) {
-		p->stats->rejected++;
-		log_warn("event=rejected uid=%u msgid=%s size=%zu reason=too-large",
-		    uid, f->identity, f->size);
-	} else {
-		if (state == MSG_REJECTED)
-			p->stats->rejected++;
-		p->stats->stored++;
-		log_info("event=stored uid=%u msgid=%s size=%zu", uid, f->identity, f->size);
+	size_t bytes = 0, j = i;
+
+	while (j < n && j - i < GROUP_MAX) {
+		size_t sz = l[j].size > p->cfg->max_message_size ? 0 : l[j].size;
+		if (j > i && bytes + sz > GROUP_BYTES)
+			break;
+		bytes += sz;
+		j++;
 	}
-}
-
-/* Fetch, record, commit, and only then move. */
-static int
-take_new(struct pass *p, uint32_t uid, struct err *e)
-{
-	struct fetched f = { 0 };
-	int state = -1, r = fetch_message(p, uid, &f, e);
-
-	if (r == 0 && (r = record(p, uid, &f, &state, e)) >= 0) {
-		count(p, r, state, &f, uid);
-		r = imap_move(p->im, uid, state == MSG_REJECTED ? p->cfg->rejected
-		    : p->cfg->processed, e);
-	}
-	fetched_free(&f);
-	return r < 0 ? -1 : 0;
-}
-
-/* A message recorded by an earlier pass that stopped before the move. */
-static int
-move_recorded(struct pass *p, uint32_t uid, int state, struct err *e)
-{
-	log_info("event=move-again uid=%u", uid);
-	p->stats->duplicates++;
-	return imap_move(p->im, uid, state == MSG_REJECTED ? p->cfg->rejected
-	    : p->cfg->processed, e);
-}
-
-static int
-handle_uid(struct pass *p, uint32_t uid, struct err *e)
-{
-	int state = store_message_state_by_uid(p->st, p->cfg->inbox, p->uidvalidity, uid, e);
-
-	if (state == -2)
-		return -1;
-	if (state >= 0 && move_recorded(p, uid, state, e) < 0)
-		return -1;
-	if (state < 0 && take_new(p, uid, e) < 0)
-		return -1;
-	p->stats->moved++;
-	return 0;
+	return j;
 }
 
 /* Select the inbox and learn where the last pass left off. A changed
@@ -187,17 +258,20 @@ sync_inbox(struct imap *im, struct store *st, struct ingest *in,
     const struct config_imap *cfg, volatile sig_atomic_t *stop, struct sync_stats *stats,
     struct err *e)
 {
-	struct pass p = { .im = im, .st = st, .in = in, .cfg = cfg, .stats = stats };
-	uint32_t *uids = NULL;
-	size_t n = 0;
+	struct pass p = { .im = im, .st = st, .in = in, .cfg = cfg, .stats = stats,
+	    .stop = stop };
+	struct imap_entry *list = NULL;
+	size_t n = 0, j;
 	int r = 0;
 
 	memset(stats, 0, sizeof *stats);
-	if (start_pass(&p, e) < 0 || imap_uids(im, &uids, &n, e) < 0)
+	if (start_pass(&p, e) < 0 || imap_list(im, &list, &n, e) < 0)
 		return -1;
 	stats->seen = (unsigned)n;
-	for (size_t i = 0; i < n && r == 0 && !*stop; i++)
-		r = handle_uid(&p, uids[i], e);
-	free(uids);
+	for (size_t i = 0; i < n && r == 0 && !*stop; i = j) {
+		j = group_end(&p, list, i, n);
+		r = do_group(&p, list + i, j - i, e);
+	}
+	free(list);
 	return r;
 }
