@@ -217,9 +217,9 @@ imap_select(struct imap *im, const char *folder, uint32_t *uidvalidity, struct e
 }
 
 static int
-cmp_entry(const void *a, const void *b)
+cmp_u32(const void *a, const void *b)
 {
-	uint32_t x = ((const struct imap_entry *)a)->uid, y = ((const struct imap_entry *)b)->uid;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -275,37 +275,83 @@ att_static(struct mailimap_msg_att *att, int type, uint32_t *uid)
 	return *uid ? hit : NULL;	/* a FETCH without UID is unsolicited: skip */
 }
 
-int
-imap_list(struct imap *im, struct imap_entry **list, size_t *n, struct err *e)
+/* UID SEARCH ALL into a plain array: 4 bytes a message, where libetpan's
+ * FETCH structures would cost hundreds. */
+static int
+search_all(struct imap *im, uint32_t **uids, size_t *n, struct err *e)
 {
-	struct mailimap_set *all = mailimap_set_new_interval(1, 0);	/* 1:* */
+	struct mailimap_search_key *all = mailimap_search_key_new_all();
 	clist *result = NULL;
 	size_t k = 0;
+	int r = mailimap_uid_search(im->session, NULL, all, &result);
 
-	*list = NULL;
-	*n = 0;
-	if (im->session->imap_selection_info && im->session->imap_selection_info->sel_exists == 0) {
-		mailimap_set_free(all);
-		return 0;	/* "1:*" of an empty folder is an error on some servers */
-	}
-	if (uid_fetch(im, all, mailimap_fetch_att_new_rfc822_size(), &result, e) < 0) {
-		mailimap_set_free(all);
-		return -1;
-	}
-	mailimap_set_free(all);
-	if ((*list = malloc((clist_count(result) + 1) * sizeof **list)) == NULL) {
-		mailimap_fetch_list_free(result);
+	mailimap_search_key_free(all);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "UID SEARCH", e);
+	*uids = malloc((clist_count(result) + 1) * sizeof **uids);
+	for (clistiter *it = clist_begin(result); *uids && it; it = clist_next(it))
+		(*uids)[k++] = *(uint32_t *)clist_content(it);
+	mailimap_search_result_free(result);
+	*n = k;
+	return *uids ? 0 : err_set(e, "out of memory");
+}
+
+/* Fill in the sizes of list[0..n) (UIDs set) with one FETCH. */
+static int
+fetch_sizes(struct imap *im, struct imap_entry *list, size_t n, struct err *e)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	clist *result = NULL;
+	int r = 0;
+
+	for (size_t i = 0; set && i < n && r == 0; i++)
+		r = mailimap_set_add_single(set, list[i].uid) == MAILIMAP_NO_ERROR ? 0 : -1;
+	if (set == NULL || r < 0) {
+		mailimap_set_free(set);
 		return err_set(e, "out of memory");
 	}
+	r = uid_fetch(im, set, mailimap_fetch_att_new_rfc822_size(), &result, e);
+	mailimap_set_free(set);
+	if (r < 0)
+		return -1;
 	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
 		uint32_t uid;
 		struct mailimap_msg_att_static *st = att_static(clist_content(it),
 		    MAILIMAP_MSG_ATT_RFC822_SIZE, &uid);
-		if (st != NULL)
-			(*list)[k++] = (struct imap_entry){ uid, st->att_data.att_rfc822_size };
+		for (size_t i = 0; st && i < n; i++)
+			if (list[i].uid == uid)
+				list[i].size = st->att_data.att_rfc822_size;
 	}
 	mailimap_fetch_list_free(result);
-	qsort(*list, k, sizeof **list, cmp_entry);
+	return 0;
+}
+
+#define SIZES_PER_FETCH 256	/* keeps libetpan's response structures small */
+
+int
+imap_list(struct imap *im, struct imap_entry **list, size_t *n, struct err *e)
+{
+	uint32_t *uids = NULL;
+	size_t k = 0;
+
+	*list = NULL;
+	*n = 0;
+	if (search_all(im, &uids, &k, e) < 0)
+		return -1;
+	qsort(uids, k, sizeof *uids, cmp_u32);
+	if ((*list = calloc(k + 1, sizeof **list)) == NULL) {
+		free(uids);
+		return err_set(e, "out of memory");
+	}
+	for (size_t i = 0; i < k; i++)
+		(*list)[i].uid = uids[i];
+	free(uids);
+	for (size_t i = 0; i < k; i += SIZES_PER_FETCH)
+		if (fetch_sizes(im, *list + i, k - i < SIZES_PER_FETCH ? k - i : SIZES_PER_FETCH, e) < 0) {
+			free(*list);
+			*list = NULL;
+			return -1;
+		}
 	*n = k;
 	return 0;
 }

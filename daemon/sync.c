@@ -11,7 +11,7 @@
 
 #define HEADER_TEXT_MAX 998		/* the RFC 5322 line limit is plenty for a listing */
 #define GROUP_MAX 100			/* messages fetched, committed and moved together */
-#define GROUP_BYTES (1024 * 1024)	/* ... and their bytes in memory at once */
+#define GROUP_BYTES (512 * 1024)	/* ... and their bytes in memory at once */
 
 struct pass {
 	struct imap *im;

@@ -1,7 +1,7 @@
 # Shared by the integration tests: where things are, a config writer, and
 # small assertions that count passes and failures. Source after harness.sh.
 
-TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${MERCOMAIL_SRCDIR:=$(cd "$TESTS_DIR/../.." && pwd)}"
 : "${MERCOMAIL_BUILDDIR:=$(cd "$TESTS_DIR/../.." && pwd)}"
 MERCOMAILD="$MERCOMAIL_BUILDDIR/mercomaild"

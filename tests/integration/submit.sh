@@ -282,5 +282,52 @@ check_eq "sent on the next cycle" sent "$(sql "SELECT o.state FROM outbox o JOIN
 mailtool --user $CAN --password pw wait-count INBOX 2 --timeout 30 >/dev/null
 check_eq "and delivered once" 2 "$(inbox_of $CAN)"
 
+# --- at most N answers per sender per hour ---------------------------------------------
+write_config "$CONF" smtp=yes answers_per_hour=2	# Canelones already had 2 this hour
+m_many=$(submit $CAN "[ODM] Tercer indicador" <<'B'
+Objetivo: 1
+Indicador: Pobreza
+Valor: 8
+Unidad de medida: %
+Año: 2025
+Ciudad: Canelones
+Fuente: INE
+B
+)
+run_daemon 1
+check_eq "over the hourly limit the mail is still recorded" recorded "$(state_of "$m_many")"
+check_grep "but not answered, and the reason says so" "too many answers" <(sql "SELECT reason FROM messages WHERE message_id = '$m_many'")
+check_eq "no answer queued for it" 0 "$(sql "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.message_id = '$m_many'")"
+
+# --- require_dkim: only our border server's Authentication-Results count -------------
+write_config "$CONF" smtp=yes require_dkim=yes
+m_nodkim=$(submit $ROS "[tema de agenda] Sin firma" <<'B'
+Órgano: consejo
+Título: Sin DKIM
+Justificación: Prueba.
+Proponente: Rosario
+B
+)
+printf 'Authentication-Results: mx.otro.example; dkim=pass header.d=rosario.example\r\n' > "$W/ar-forged.hdr"
+m_forged_ar=$(EXTRA_HEADERS=$W/ar-forged.hdr submit $ROS "[tema de agenda] Firma de otro servidor" <<'B'
+Órgano: consejo
+Título: Resultado de otro servidor
+Justificación: Prueba.
+Proponente: Rosario
+B
+)
+printf 'Authentication-Results: mx.red.test; dkim=pass header.d=rosario.example; spf=pass smtp.mailfrom=rosario.example\r\n' > "$W/ar-good.hdr"
+m_dkim=$(EXTRA_HEADERS=$W/ar-good.hdr submit $ROS "[tema de agenda] Con firma" <<'B'
+Órgano: consejo
+Título: Con DKIM
+Justificación: Prueba.
+Proponente: Rosario
+B
+)
+run_daemon 3
+check_eq "require_dkim: a mail without our verdict is rejected" rejected "$(state_of "$m_nodkim")"
+check_eq "require_dkim: another server's 'pass' is not believed" rejected "$(state_of "$m_forged_ar")"
+check_eq "require_dkim: our server's dkim=pass is accepted" recorded "$(state_of "$m_dkim")"
+
 check_eq "database integrity" ok "$(sql 'PRAGMA integrity_check')"
 finish
