@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "message.h"
+#include "mime.h"
 #include "sync.h"
 
 #define HEADER_TEXT_MAX 998		/* the RFC 5322 line limit is plenty for a listing */
@@ -57,14 +58,27 @@ fetched_free(struct fetched *f)
 	free(f->subject);
 }
 
+/* A header for listings, RFC 2047-decoded to UTF-8 (CR/LF never survive). */
+static char *
+decoded_header(const struct fetched *f, const char *name)
+{
+	char *raw = message_header(f->raw, f->len, name, HEADER_TEXT_MAX), *text;
+
+	if (raw == NULL)
+		return NULL;
+	text = mime_decode_header(raw);
+	free(raw);
+	return text;
+}
+
 static int
 describe(struct pass *p, uint32_t uid, struct fetched *f, struct err *e)
 {
 	if ((f->identity = message_identity(f->raw, f->len, e)) == NULL ||
 	    message_sha256_hex(f->raw, f->len, f->sha256) < 0)
 		return err_set(e, "cannot compute the identity of UID %u", uid);
-	f->from = message_header(f->raw, f->len, "From", HEADER_TEXT_MAX);
-	f->subject = message_header(f->raw, f->len, "Subject", HEADER_TEXT_MAX);
+	f->from = decoded_header(f, "From");
+	f->subject = decoded_header(f, "Subject");
 	if (f->truncated)
 		snprintf(f->reason, sizeof f->reason,
 		    "message of %zu bytes is over max_message_size (%zu bytes)",
