@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "form.h"
+#include "text.h"
 
 #define MAX_ERRORS	100	/* errors kept per record; the rest are dropped */
 #define NAME_SCAN	64	/* bytes of a line searched for the ':' of "Name:" */
@@ -93,39 +94,6 @@ struct strlist {
 	char **v;
 	size_t n;
 };
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 64;
-		while (nc < b->len + n + 1) {
-			if (nc > SIZE_MAX / 2)
-				return -1;
-			nc *= 2;
-		}
-		char *np = realloc(b->p, nc);
-		if (np == NULL)
-			return -1;
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-static int
-buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
-}
 
 static int
 strlist_add(struct strlist *l, const char *s)
@@ -255,20 +223,6 @@ utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return len;
-}
-
-static int
-utf8_valid(const char *s, size_t n)
-{
-	uint32_t cp;
-
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_dec((const unsigned char *)s + i, n - i, &cp);
-		if (l == 0)
-			return 0;
-		i += l;
-	}
-	return 1;
 }
 
 static size_t
@@ -1067,7 +1021,7 @@ static char *
 v_url(const char *v, struct verr *ve)
 {
 	const char *host;
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 
 	if (strncasecmp(v, "https://", 8) == 0)
 		host = v + 8;
@@ -1093,18 +1047,18 @@ v_url(const char *v, struct verr *ve)
 		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>')
 			goto bad;
 	if (host == v) {
-		if (buf_adds(&b, "https://") || buf_adds(&b, v))
+		if (textbuf_adds(&b, "https://") || textbuf_adds(&b, v))
 			goto oom;
 	} else {
 		size_t sl = (size_t)(host - v);
-		if (buf_add(&b, v, sl) || buf_adds(&b, host))
+		if (textbuf_add(&b, v, sl) || textbuf_adds(&b, host))
 			goto oom;
 		for (size_t i = 0; i < sl; i++)
 			b.p[i] = (char)lower((unsigned char)b.p[i]);
 	}
-	return b.p;
+	return textbuf_take(&b);
 oom:
-	free(b.p);
+	textbuf_free(&b);
 	ve->oom = 1;
 	return NULL;
 bad:
@@ -1253,7 +1207,7 @@ static char *validate_one(const struct field *f, enum form_type t, const char *v
 /* An item of a list that failed the look-up may be "A y B" / "A e B" / "A and B". */
 static int
 list_item_split(const struct field *f, const char *item, const struct form_lookup *lk,
-    struct buf *out, size_t *count, struct verr *ve)
+    struct textbuf *out, size_t *count, struct verr *ve)
 {
 	static const char *const joins[] = { " y ", " e ", " and ", " & " };
 	struct strlist parts = { 0 };
@@ -1286,7 +1240,7 @@ list_item_split(const struct field *f, const char *item, const struct form_looku
 		ve->oom = 1;
 	if (ok && parts.n < 2)
 		ok = 0;
-	struct buf tmp = { 0 };
+	struct textbuf tmp = { 0 };
 	size_t c = 0;
 	for (size_t i = 0; ok && i < parts.n; i++) {
 		trim_inplace(parts.v[i]);
@@ -1297,16 +1251,16 @@ list_item_split(const struct field *f, const char *item, const struct form_looku
 			ve->oom |= quiet.oom;
 			break;
 		}
-		if ((c + *count > 0 && buf_adds(&tmp, ", ")) || buf_adds(&tmp, canon))
+		if ((c + *count > 0 && textbuf_adds(&tmp, ", ")) || textbuf_adds(&tmp, canon))
 			ve->oom = 1, ok = 0;
 		free(canon);
 		c++;
 	}
-	if (ok && buf_add(out, tmp.p ? tmp.p : "", tmp.len) == 0)
+	if (ok && textbuf_add(out, tmp.p ? tmp.p : "", tmp.len) == 0)
 		*count += c;
 	else if (ok)
 		ve->oom = 1, ok = 0;
-	free(tmp.p);
+	textbuf_free(&tmp);
 	strlist_free(&parts);
 	free(copy);
 	return ok;
@@ -1315,7 +1269,7 @@ list_item_split(const struct field *f, const char *item, const struct form_looku
 static char *
 v_list(const struct field *f, const char *v, const struct form_lookup *lk, struct verr *ve)
 {
-	struct buf out = { 0 };
+	struct textbuf out = { 0 };
 	size_t count = 0;
 	const char *p = v;
 	char *item = malloc(strlen(v) + 1);
@@ -1345,19 +1299,20 @@ v_list(const struct field *f, const char *v, const struct form_lookup *lk, struc
 				verr_add(ve, one.e[i].code, one.e[i].given, one.e[i].detail);
 			continue;
 		}
-		if ((count > 0 && buf_adds(&out, ", ")) || buf_adds(&out, canon))
+		if ((count > 0 && textbuf_adds(&out, ", ")) || textbuf_adds(&out, canon))
 			ve->oom = 1;
 		free(canon);
 		count++;
 	}
 	free(item);
 	if (ve->n > 0 || ve->oom) {
-		free(out.p);
+		textbuf_free(&out);
 		return NULL;
 	}
-	if (out.p == NULL && (out.p = strdup("")) == NULL)
+	char *s = textbuf_take(&out);	/* "" if there was no item: taken as empty */
+	if (s == NULL)
 		ve->oom = 1;
-	return out.p;		/* "" if there was no item: taken as empty */
+	return s;
 }
 
 /* Check and normalise a sanitised, trimmed, non-empty value as type t.
@@ -1889,7 +1844,7 @@ form_line(void *ctx, char *raw, int line)
 	struct fparse *fp = ctx;
 	char *s = raw, *eq;
 
-	if (!utf8_valid(raw, strlen(raw))) {
+	if (!text_utf8_valid(raw, strlen(raw))) {
 		report(fp->ld, fp->path, line, "not valid UTF-8");
 		return;
 	}
@@ -2083,7 +2038,7 @@ catalog_line(void *ctx, char *s, int line)
 	struct cparse *cp = ctx;
 	char *eq;
 
-	if (!utf8_valid(s, strlen(s))) {
+	if (!text_utf8_valid(s, strlen(s))) {
 		report(cp->ld, cp->path, line, "not valid UTF-8");
 		return;
 	}
@@ -2530,7 +2485,7 @@ struct pstate {
 	unsigned char *bad;		/* per field: an error was reported */
 	long cur;			/* field being filled, or CUR_* */
 	int cur_line;
-	struct buf val;
+	struct textbuf val;
 	int overflow;
 	int votes[NLANG];
 	unsigned hint;
@@ -2576,7 +2531,7 @@ finish_value(struct pstate *ps)
 
 	ps->cur = CUR_NONE;
 	if (fi < 0) {
-		ps->val.len = 0;
+		textbuf_truncate(&ps->val, 0);
 		ps->overflow = 0;
 		return;
 	}
@@ -2624,9 +2579,7 @@ finish_value(struct pstate *ps)
 	fv->value = norm;
 	fv->line = line;
 out:
-	ps->val.len = 0;
-	if (ps->val.p)
-		ps->val.p[0] = '\0';
+	textbuf_truncate(&ps->val, 0);
 	ps->overflow = 0;
 }
 
@@ -2642,7 +2595,7 @@ append_value(struct pstate *ps, const char *s, size_t n, const char *sep)
 		ps->overflow = 1;
 		return;
 	}
-	if ((ps->val.len > 0 && sep && buf_adds(&ps->val, sep)) || buf_add(&ps->val, s, n))
+	if ((ps->val.len > 0 && sep && textbuf_adds(&ps->val, sep)) || textbuf_add(&ps->val, s, n))
 		ps->oom = 1;
 }
 
@@ -2822,7 +2775,7 @@ parse_line(struct pstate *ps, const char *s, size_t n, int lineno)
 			ps->seen[a->field] = lineno;
 			ps->cur = (long)a->field;
 			ps->cur_line = lineno;
-			ps->val.len = 0;
+			textbuf_truncate(&ps->val, 0);
 			if (vn > 0)
 				append_value(ps, vs, vn, NULL);
 			return;
@@ -2909,13 +2862,13 @@ form_parse(const struct form_def *fd, const char *body, const struct form_lookup
 	if (ps.oom)
 		goto oom;
 	pick_lang(&ps);
-	free(ps.val.p);
+	textbuf_free(&ps.val);
 	free(ps.seen);
 	free(ps.empty);
 	free(ps.bad);
 	return r;
 oom:
-	free(ps.val.p);
+	textbuf_free(&ps.val);
 	free(ps.seen);
 	free(ps.empty);
 	free(ps.bad);
@@ -2960,7 +2913,7 @@ form_example(const struct form_def *fd, const char *lang)
 {
 	static const char *const header[NLANG] = { "Formulario", "Formul\xc3\xa1rio", "Form" };
 	int l = lang_index(lang);
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	int bad = 0;
 
 	if (fd == NULL)
@@ -2968,27 +2921,27 @@ form_example(const struct form_def *fd, const char *lang)
 	if (l < 0)
 		l = L_ES;
 	const struct strlist *kw = fd->subject[l].n ? &fd->subject[l] : &fd->subject[L_ES];
-	bad |= buf_adds(&b, header[l]) || buf_adds(&b, ": ") ||
-	    buf_adds(&b, kw->n ? kw->v[0] : fd->kind) || buf_adds(&b, "\n");
+	bad |= textbuf_adds(&b, header[l]) || textbuf_adds(&b, ": ") ||
+	    textbuf_adds(&b, kw->n ? kw->v[0] : fd->kind) || textbuf_adds(&b, "\n");
 	for (size_t i = 0; i < fd->nfields && !bad; i++) {
 		const struct field *f = &fd->fields[i];
-		bad |= buf_adds(&b, field_label_l(f, l)) || buf_adds(&b, ": ") ||
-		    buf_adds(&b, example_l(f, l)) || buf_adds(&b, "\n");
+		bad |= textbuf_adds(&b, field_label_l(f, l)) || textbuf_adds(&b, ": ") ||
+		    textbuf_adds(&b, example_l(f, l)) || textbuf_adds(&b, "\n");
 	}
 	if (bad) {
-		free(b.p);
+		textbuf_free(&b);
 		return NULL;
 	}
-	return b.p;
+	return textbuf_take(&b);
 }
 
 static void
-choices_text(const struct field *f, int l, struct buf *b, int *bad)
+choices_text(const struct field *f, int l, struct textbuf *b, int *bad)
 {
 	for (size_t i = 0; i < f->nchoices; i++) {
 		const struct choice *c = &f->choices[i];
 		const char *label = c->syn[l].n ? c->syn[l].v[0] : c->value;
-		*bad |= (i > 0 && buf_adds(b, ", ")) || buf_adds(b, label);
+		*bad |= (i > 0 && textbuf_adds(b, ", ")) || textbuf_adds(b, label);
 	}
 }
 
@@ -3001,7 +2954,7 @@ form_error_text(const struct form_set *fs, const struct form_def *fd,
 	const struct field *f;
 	const char *text = NULL;
 	char key[64];
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	int bad = 0;
 
 	if (fs == NULL || fe == NULL || (unsigned)fe->code >= NCODES)
@@ -3025,39 +2978,39 @@ form_error_text(const struct form_set *fs, const struct form_def *fd,
 	for (const char *p = text; *p && !bad;) {
 		const char *open = strchr(p, '{'), *close;
 		if (open == NULL || (close = strchr(open, '}')) == NULL) {
-			bad |= buf_adds(&b, p);
+			bad |= textbuf_adds(&b, p);
 			break;
 		}
-		bad |= buf_add(&b, p, (size_t)(open - p));
+		bad |= textbuf_add(&b, p, (size_t)(open - p));
 		size_t nl = (size_t)(close - open - 1);
 		const char *nm = open + 1;
 		char num[16];
 #define IS(s) (nl == strlen(s) && strncmp(nm, s, nl) == 0)
 		if (IS("field"))
-			bad |= buf_adds(&b, f ? field_label_l(f, l) : fe->field ? fe->field : fe->given);
+			bad |= textbuf_adds(&b, f ? field_label_l(f, l) : fe->field ? fe->field : fe->given);
 		else if (IS("given"))
-			bad |= buf_adds(&b, fe->given);
+			bad |= textbuf_adds(&b, fe->given);
 		else if (IS("suggestion"))
-			bad |= buf_adds(&b, fe->suggestion);
+			bad |= textbuf_adds(&b, fe->suggestion);
 		else if (IS("detail"))
-			bad |= buf_adds(&b, fe->detail);
+			bad |= textbuf_adds(&b, fe->detail);
 		else if (IS("example"))
-			bad |= buf_adds(&b, f ? example_l(f, l) : "");
+			bad |= textbuf_adds(&b, f ? example_l(f, l) : "");
 		else if (IS("choices")) {
 			if (f != NULL)
 				choices_text(f, l, &b, &bad);
 		} else if (IS("line")) {
 			snprintf(num, sizeof num, "%d", fe->line);
-			bad |= buf_adds(&b, num);
+			bad |= textbuf_adds(&b, num);
 		} else {
-			bad |= buf_add(&b, open, nl + 2);
+			bad |= textbuf_add(&b, open, nl + 2);
 		}
 #undef IS
 		p = close + 1;
 	}
 	if (bad) {
-		free(b.p);
+		textbuf_free(&b);
 		return NULL;
 	}
-	return b.p ? b.p : strdup("");
+	return textbuf_take(&b);
 }

@@ -16,6 +16,7 @@
 #include "record.h"
 #include "sender.h"
 #include "template.h"
+#include "text.h"
 #include "trim.h"
 
 struct ingest {
@@ -537,10 +538,10 @@ label_value(struct job *j, const struct form_value *v)
 static char *
 lines(struct job *j, int errors)
 {
-	size_t n = errors ? j->rec->nerrors : j->rec->nvalues, cap = 256, len = 0;
-	char *out = malloc(cap);
+	size_t n = errors ? j->rec->nerrors : j->rec->nvalues;
+	struct textbuf b = { 0 };
 
-	for (size_t i = 0; out && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char *line;
 		if (errors)
 			line = form_error_text(j->in->forms, j->form, &j->rec->errors[i], j->lang);
@@ -548,19 +549,13 @@ lines(struct job *j, int errors)
 			line = label_value(j, &j->rec->values[i]);
 		if (line == NULL)
 			continue;
-		while (len + strlen(line) + 4 > cap) {
-			char *grown = realloc(out, cap *= 2);
-			if (grown == NULL)
-				break;
-			out = grown;
-		}
-		if (len + strlen(line) + 4 <= cap)
-			len += (size_t)sprintf(out + len, "%s%s\n", errors ? "- " : "", line);
+		if (errors)
+			textbuf_adds(&b, "- ");
+		textbuf_adds(&b, line);
+		textbuf_addc(&b, '\n');
 		free(line);
 	}
-	if (out)
-		out[len] = '\0';
-	return out;
+	return textbuf_take(&b);	/* NULL if out of memory */
 }
 
 static int

@@ -31,6 +31,7 @@
 #include <gnutls/crypto.h>
 
 #include "mailfmt.h"
+#include "text.h"
 
 #define LINE_COLS	78	/* fold header lines at this width */
 #define EW_MAX		75	/* longest encoded-word (RFC 2047 section 2) */
@@ -45,53 +46,12 @@
 #define NAME_MAX_LEN	64	/* header field name */
 #define DISPLAY_WORD_MAX 60	/* a longer word in a display name gets it encoded */
 
-/* ---- growing buffer ------------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void
-buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
+/* printf into b: only for short fixed lines (out of memory past 512 bytes) */
+static void addf(struct textbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
-buf_printf(struct buf *b, const char *fmt, ...)
+addf(struct textbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -101,66 +61,15 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
-		b->oom = 1;	/* only used for short fixed lines */
+		b->oom = 1;
 		return;
 	}
-	buf_add(b, tmp, (size_t)n);
-}
-
-/* The string (caller frees), or NULL if memory ran out; the buffer is reset. */
-static char *
-buf_take(struct buf *b)
-{
-	char *p = b->p;
-
-	if (b->oom) {
-		free(p);
-		p = NULL;
-	} else if (p == NULL) {
-		p = strdup("");
-	}
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->oom = 0;
-	return p;
+	textbuf_add(b, tmp, (size_t)n);
 }
 
 static const char hexdig[] = "0123456789ABCDEF";
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid.
- * Rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xe0 && s[1] < 0xa0)
-			return 0;	/* overlong */
-		if (s[0] == 0xed && s[1] >= 0xa0)
-			return 0;	/* surrogate */
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (s[0] == 0xf0 && s[1] < 0x90)
-			return 0;	/* overlong */
-		if (s[0] == 0xf4 && s[1] >= 0x90)
-			return 0;	/* above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
 
 /*
  * A header value made safe (see the top of the file). Returns a new string
@@ -171,7 +80,7 @@ hdr_clean(const char *in)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t n = strlen(in), i = 0;
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	int pending_space = 0;
 
 	while (i < n && b.len < VALUE_MAX) {
@@ -187,30 +96,30 @@ hdr_clean(const char *in)
 			i++;
 			continue;
 		}
-		l = utf8_len(s + i, n - i);
+		l = text_utf8_len(s + i, n - i);
 		if (l == 2 && c == 0xc2 && s[i + 1] < 0xa0) {	/* C1 control */
 			i += 2;
 			continue;
 		}
 		if (pending_space) {
-			buf_addc(&b, ' ');
+			textbuf_addc(&b, ' ');
 			pending_space = 0;
 		}
 		if (l == 0) {
-			buf_adds(&b, "\xef\xbf\xbd");	/* U+FFFD */
+			textbuf_adds(&b, "\xef\xbf\xbd");	/* U+FFFD */
 			i++;
 		} else {
-			buf_add(&b, in + i, l);
+			textbuf_add(&b, in + i, l);
 			i += l;
 		}
 	}
-	return buf_take(&b);
+	return textbuf_take(&b);
 }
 
 /* ---- header folding and encoded-words ------------------------------------- */
 
 struct fold {
-	struct buf *b;
+	struct textbuf *b;
 	size_t col;		/* columns used on the current line */
 	int nofold;		/* mailfmt_encode_word: one line, words joined by spaces */
 	int bare;		/* only the field name on this line so far */
@@ -226,14 +135,14 @@ fold_plain(struct fold *f, const char *s, size_t n, int sep)
 		 * a line of its own, but not alone after the field name */
 		if (!f->nofold && f->col > 0 && f->col + 1 + n > LINE_COLS &&
 		    (1 + n <= LINE_COLS || !f->bare)) {
-			buf_add(f->b, "\r\n", 2);
+			textbuf_add(f->b, "\r\n", 2);
 			f->col = 0;
 		}
 		if (f->col > 0 || !f->nofold)
-			buf_addc(f->b, ' ');
+			textbuf_addc(f->b, ' ');
 		f->col++;
 	}
-	buf_add(f->b, s, n);
+	textbuf_add(f->b, s, n);
 	f->col += n;
 	f->bare = 0;
 }
@@ -259,16 +168,16 @@ q_len(const unsigned char *s, size_t n)
 }
 
 static void
-q_put(struct buf *b, const unsigned char *s, size_t n)
+q_put(struct textbuf *b, const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == ' ')
-			buf_addc(b, '_');
+			textbuf_addc(b, '_');
 		else if (q_literal(s[i]))
-			buf_addc(b, (char)s[i]);
+			textbuf_addc(b, (char)s[i]);
 		else {
 			char t[3] = { '=', hexdig[s[i] >> 4], hexdig[s[i] & 15] };
-			buf_add(b, t, 3);
+			textbuf_add(b, t, 3);
 		}
 	}
 }
@@ -285,7 +194,7 @@ fold_encoded(struct fold *f, const char *str, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t cl = utf8_len(s + i, n - i), room, cap, used = 0, rest;
+		size_t cl = text_utf8_len(s + i, n - i), room, cap, used = 0, rest;
 		size_t sp_i = 0, sp_len = 0, sp_used = 0;
 
 		if (cl == 0)
@@ -300,7 +209,7 @@ fold_encoded(struct fold *f, const char *str, size_t n)
 			if (f->col > 0 && (room < EW_OVERHEAD + EW_MIN_ROOM ||
 			    room < EW_OVERHEAD + q_len(s + i, cl) ||
 			    (rest <= EW_MAX - EW_OVERHEAD && room < EW_OVERHEAD + rest))) {
-				buf_add(f->b, "\r\n", 2);
+				textbuf_add(f->b, "\r\n", 2);
 				f->col = 0;
 				room = LINE_COLS - 1;
 			}
@@ -309,11 +218,11 @@ fold_encoded(struct fold *f, const char *str, size_t n)
 		}
 		cap = room - EW_OVERHEAD;
 		if (f->col > 0 || !f->nofold)
-			buf_addc(f->b, ' ');
+			textbuf_addc(f->b, ' ');
 		f->col++;
-		buf_adds(f->b, EW_PREFIX);
+		textbuf_adds(f->b, EW_PREFIX);
 		while (i < n) {
-			size_t l = utf8_len(s + i, n - i), ql;
+			size_t l = text_utf8_len(s + i, n - i), ql;
 
 			if (l == 0)
 				l = 1;
@@ -322,8 +231,7 @@ fold_encoded(struct fold *f, const char *str, size_t n)
 				/* rather end the word after a blank, if one is not
 				 * too far back, so words stay whole */
 				if (sp_i > 0 && sp_used >= cap / 3 && !f->b->oom) {
-					f->b->len = sp_len;
-					f->b->p[sp_len] = '\0';
+					textbuf_truncate(f->b, sp_len);
 					i = sp_i;
 					used = sp_used;
 				}
@@ -338,7 +246,7 @@ fold_encoded(struct fold *f, const char *str, size_t n)
 				sp_used = used;
 			}
 		}
-		buf_add(f->b, "?=", 2);
+		textbuf_add(f->b, "?=", 2);
 		f->col += EW_OVERHEAD + used;
 		f->bare = 0;
 	}
@@ -405,7 +313,7 @@ fold_unstructured(struct fold *f, const char *v)
 char *
 mailfmt_encode_word(const char *utf8)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	struct fold f = { &b, 0, 1, 0 };
 	char *v;
 	int enc = 0;
@@ -421,7 +329,7 @@ mailfmt_encode_word(const char *utf8)
 		return v;
 	fold_encoded(&f, v, strlen(v));
 	free(v);
-	return buf_take(&b);
+	return textbuf_take(&b);
 }
 
 /* ---- addresses ------------------------------------------------------------ */
@@ -497,7 +405,7 @@ static void
 fold_address(struct fold *f, const struct maddr *a, const char *trail)
 {
 	const char *d = a->display;
-	struct buf tok = { 0 };
+	struct textbuf tok = { 0 };
 	size_t dn;
 
 	if (d != NULL && *d != '\0') {
@@ -523,15 +431,15 @@ fold_address(struct fold *f, const struct maddr *a, const char *trail)
 		} else {
 			/* a quoted-string; split at its blanks (FWS is allowed
 			 * inside) only when it is longer than a line */
-			struct buf q = { 0 };
+			struct textbuf q = { 0 };
 
-			buf_addc(&q, '"');
+			textbuf_addc(&q, '"');
 			for (const char *p = d; *p != '\0'; p++) {
 				if (*p == '"' || *p == '\\')
-					buf_addc(&q, '\\');
-				buf_addc(&q, *p);
+					textbuf_addc(&q, '\\');
+				textbuf_addc(&q, *p);
 			}
-			buf_addc(&q, '"');
+			textbuf_addc(&q, '"');
 			if (q.oom) {
 				f->b->oom = 1;
 			} else if (q.len <= LINE_COLS - 1) {
@@ -548,20 +456,20 @@ fold_address(struct fold *f, const struct maddr *a, const char *trail)
 						p++;
 				}
 			}
-			free(q.p);
+			textbuf_free(&q);
 		}
 	}
 	if (d != NULL && *d != '\0')
-		buf_addc(&tok, '<');
-	buf_adds(&tok, a->addr);
+		textbuf_addc(&tok, '<');
+	textbuf_adds(&tok, a->addr);
 	if (d != NULL && *d != '\0')
-		buf_addc(&tok, '>');
-	buf_adds(&tok, trail);
+		textbuf_addc(&tok, '>');
+	textbuf_adds(&tok, trail);
 	if (tok.oom)
 		f->b->oom = 1;
 	else
 		fold_plain(f, tok.p, tok.len, 1);
-	free(tok.p);
+	textbuf_free(&tok);
 }
 
 /* ---- the message ---------------------------------------------------------- */
@@ -806,7 +714,7 @@ char *
 mailfmt_qp(const char *utf8)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	size_t i = 0, n, col = 0;
 
 	if (utf8 == NULL)
@@ -818,13 +726,13 @@ mailfmt_qp(const char *utf8)
 		unsigned char c = s[i];
 
 		if (c == '\r' || c == '\n') {
-			buf_add(&b, "\r\n", 2);
+			textbuf_add(&b, "\r\n", 2);
 			col = 0;
 			i += (c == '\r' && i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
 			continue;
 		}
 		/* one character (a whole UTF-8 sequence) as a token */
-		l = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+		l = c >= 0x80 ? text_utf8_len(s + i, n - i) : 1;
 		if (l == 0)
 			l = 1;
 		int last = i + l >= n || s[i + l] == '\r' || s[i + l] == '\n';
@@ -842,7 +750,7 @@ mailfmt_qp(const char *utf8)
 		}
 		/* a soft break unless this is the line's last token and fits */
 		if (col + tl > QP_COLS - 1 && !(last && col + tl <= QP_COLS)) {
-			buf_add(&b, "=\r\n", 3);
+			textbuf_add(&b, "=\r\n", 3);
 			col = 0;
 		}
 		if (col == 0 && tl == 1 && (c == '.' ||
@@ -852,11 +760,11 @@ mailfmt_qp(const char *utf8)
 			tok[2] = hexdig[c & 15];
 			tl = 3;
 		}
-		buf_add(&b, tok, tl);
+		textbuf_add(&b, tok, tl);
 		col += tl;
 		i += l;
 	}
-	return buf_take(&b);
+	return textbuf_take(&b);
 }
 
 /* Base64 with CRLF every 76 characters; the text's line ends made CRLF
@@ -866,20 +774,20 @@ base64_crlf(const char *text)
 {
 	static const char al[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct buf in = { 0 }, out = { 0 };
+	struct textbuf in = { 0 }, out = { 0 };
 	size_t col = 0;
 
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p == '\r' || *p == '\n') {
-			buf_add(&in, "\r\n", 2);
+			textbuf_add(&in, "\r\n", 2);
 			if (p[0] == '\r' && p[1] == '\n')
 				p++;
 		} else {
-			buf_addc(&in, *p);
+			textbuf_addc(&in, *p);
 		}
 	}
 	if (in.oom) {
-		free(in.p);
+		textbuf_free(&in);
 		return NULL;
 	}
 	const unsigned char *s = (const unsigned char *)in.p;
@@ -897,16 +805,16 @@ base64_crlf(const char *text)
 		q[2] = left > 1 ? al[(v >> 6) & 63] : '=';
 		q[3] = left > 2 ? al[v & 63] : '=';
 		if (col + 4 > B64_COLS) {
-			buf_add(&out, "\r\n", 2);
+			textbuf_add(&out, "\r\n", 2);
 			col = 0;
 		}
-		buf_add(&out, q, 4);
+		textbuf_add(&out, q, 4);
 		col += 4;
 	}
 	if (col > 0)
-		buf_add(&out, "\r\n", 2);
-	free(in.p);
-	return buf_take(&out);
+		textbuf_add(&out, "\r\n", 2);
+	textbuf_free(&in);
+	return textbuf_take(&out);
 }
 
 /* ---- mailfmt_wrap ---------------------------------------------------------- */
@@ -964,11 +872,11 @@ indent_len(const char *s, size_t n)
  * says whether that last line is still the first one (prefix, not cind).
  */
 static void
-fill_words(struct buf *out, const char *prefix, size_t plen, const char *cind,
-    size_t clen, const char *s, size_t n, size_t width, struct buf *tail,
+fill_words(struct textbuf *out, const char *prefix, size_t plen, const char *cind,
+    size_t clen, const char *s, size_t n, size_t width, struct textbuf *tail,
     int *tail_first)
 {
-	struct buf cur = { 0 };
+	struct textbuf cur = { 0 };
 	size_t i = 0, col = text_cols(prefix, plen, 0);
 	int first_line = 1;
 
@@ -984,18 +892,18 @@ fill_words(struct buf *out, const char *prefix, size_t plen, const char *cind,
 			i++;
 		wc = text_cols(s + w, i - w, 0);
 		if (cur.len == 0) {
-			buf_add(&cur, s + w, i - w);	/* a line's first word always fits */
+			textbuf_add(&cur, s + w, i - w);	/* a line's first word always fits */
 			col += wc;
 		} else if (text_cols(s + g, w - g, col) + wc <= width) {
 			col = text_cols(s + g, w - g, col) + wc;
-			buf_add(&cur, s + g, i - g);
+			textbuf_add(&cur, s + g, i - g);
 		} else {
-			buf_add(out, first_line ? prefix : cind, first_line ? plen : clen);
-			buf_add(out, cur.p, cur.len);
-			buf_addc(out, '\n');
+			textbuf_add(out, first_line ? prefix : cind, first_line ? plen : clen);
+			textbuf_add(out, cur.p, cur.len);
+			textbuf_addc(out, '\n');
 			first_line = 0;
 			cur.len = 0;
-			buf_add(&cur, s + w, i - w);
+			textbuf_add(&cur, s + w, i - w);
 			col = text_cols(cind, clen, 0) + wc;
 		}
 	}
@@ -1003,13 +911,13 @@ fill_words(struct buf *out, const char *prefix, size_t plen, const char *cind,
 		out->oom = 1;
 	if (tail != NULL) {
 		tail->len = 0;
-		buf_add(tail, cur.p ? cur.p : "", cur.len);
+		textbuf_add(tail, cur.p ? cur.p : "", cur.len);
 		*tail_first = first_line;
 	} else if (cur.len > 0) {
-		buf_add(out, first_line ? prefix : cind, first_line ? plen : clen);
-		buf_add(out, cur.p, cur.len);
+		textbuf_add(out, first_line ? prefix : cind, first_line ? plen : clen);
+		textbuf_add(out, cur.p, cur.len);
 	}
-	free(cur.p);
+	textbuf_free(&cur);
 }
 
 /*
@@ -1026,7 +934,7 @@ fill_words(struct buf *out, const char *prefix, size_t plen, const char *cind,
 char *
 mailfmt_wrap(const char *text, size_t width)
 {
-	struct buf b = { 0 }, carry = { 0 }, joined = { 0 };
+	struct textbuf b = { 0 }, carry = { 0 }, joined = { 0 };
 	const char *p = text;
 
 	if (text == NULL)
@@ -1040,7 +948,7 @@ mailfmt_wrap(const char *text, size_t width)
 		char cind[64];
 
 		if (ind == n) {			/* a blank line */
-			buf_add(&b, p, n);
+			textbuf_add(&b, p, n);
 			goto eol;
 		}
 		hang = hanging_line(p + ind, n - ind);
@@ -1068,16 +976,16 @@ mailfmt_wrap(const char *text, size_t width)
 			}
 			joined.len = 0;
 			if (have_carry) {
-				buf_add(&joined, carry.p, carry.len);
-				buf_addc(&joined, ' ');
+				textbuf_add(&joined, carry.p, carry.len);
+				textbuf_addc(&joined, ' ');
 			}
-			buf_add(&joined, p + li, n - li);
+			textbuf_add(&joined, p + li, n - li);
 			if (have_carry && carry_first)
 				prefix = para, li = ind;
 			if (text_cols(prefix, li, 0) + text_cols(joined.p ? joined.p : "",
 			    joined.len, 0) <= width) {
-				buf_add(&b, prefix, li);
-				buf_add(&b, joined.p ? joined.p : "", joined.len);
+				textbuf_add(&b, prefix, li);
+				textbuf_add(&b, joined.p ? joined.p : "", joined.len);
 				have_carry = 0;
 			} else {
 				fill_words(&b, prefix, li, cind, clen, joined.p, joined.len, width,
@@ -1090,7 +998,7 @@ mailfmt_wrap(const char *text, size_t width)
 			if (last)
 				break;
 			if (!have_carry)
-				buf_addc(&b, '\n');
+				textbuf_addc(&b, '\n');
 			p = next;
 			n = strcspn(p, "\r\n");
 		}
@@ -1098,14 +1006,14 @@ eol:
 		p += n;
 		if (*p == '\0')
 			break;
-		buf_addc(&b, '\n');
+		textbuf_addc(&b, '\n');
 		p += (p[0] == '\r' && p[1] == '\n') ? 2 : 1;
 	}
-	free(carry.p);
-	free(joined.p);
+	textbuf_free(&carry);
+	textbuf_free(&joined);
 	if (carry.oom || joined.oom)
 		b.oom = 1;
-	return buf_take(&b);
+	return textbuf_take(&b);
 }
 
 /* ---- build ---------------------------------------------------------------- */
@@ -1132,31 +1040,31 @@ static const char *const months[] = {
 };
 
 static void
-put_header(struct buf *b, const struct mhdr *h)
+put_header(struct textbuf *b, const struct mhdr *h)
 {
 	struct fold f = { b, strlen(h->name) + 1, 0, 1 };
 
-	buf_adds(b, h->name);
-	buf_addc(b, ':');
+	textbuf_adds(b, h->name);
+	textbuf_addc(b, ':');
 	if (h->is_addr) {
 		for (size_t i = 0; i < h->naddrs; i++)
 			fold_address(&f, &h->addrs[i], i + 1 < h->naddrs ? "," : "");
 	} else {
 		fold_unstructured(&f, h->value);
 	}
-	buf_add(b, "\r\n", 2);
+	textbuf_add(b, "\r\n", 2);
 }
 
 /* A part's encoded content followed by the CRLF that starts the next
  * delimiter line. */
 static void
-put_content(struct buf *b, const char *enc)
+put_content(struct textbuf *b, const char *enc)
 {
 	size_t n = strlen(enc);
 
-	buf_add(b, enc, n);
+	textbuf_add(b, enc, n);
 	if (n < 2 || enc[n - 2] != '\r' || enc[n - 1] != '\n')
-		buf_add(b, "\r\n", 2);
+		textbuf_add(b, "\r\n", 2);
 }
 
 /* Every CR is followed by LF and every LF preceded by CR. */
@@ -1176,7 +1084,7 @@ char *
 mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
     char **msgid, size_t *len, struct err *e)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	char *qtext = NULL, *qhtml = NULL, *bcal = NULL, *id = NULL, *out = NULL;
 	char rnd[33], boundary[64];
 	struct tm tm;
@@ -1216,33 +1124,33 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 		return NULL;
 	}
 	{
-		struct buf ib = { 0 };
+		struct textbuf ib = { 0 };
 		char t[32];
 
 		snprintf(t, sizeof t, ".%lld@", (long long)now);
-		buf_addc(&ib, '<');
-		buf_adds(&ib, rnd);
-		buf_adds(&ib, t);
-		buf_adds(&ib, msgid_domain);
-		buf_addc(&ib, '>');
-		if ((id = buf_take(&ib)) == NULL)
+		textbuf_addc(&ib, '<');
+		textbuf_adds(&ib, rnd);
+		textbuf_adds(&ib, t);
+		textbuf_adds(&ib, msgid_domain);
+		textbuf_addc(&ib, '>');
+		if ((id = textbuf_take(&ib)) == NULL)
 			goto oom;
 	}
 
-	buf_printf(&b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+	addf(&b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
 	    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
-	buf_adds(&b, "Message-ID: ");
-	buf_adds(&b, id);
-	buf_add(&b, "\r\n", 2);
+	textbuf_adds(&b, "Message-ID: ");
+	textbuf_adds(&b, id);
+	textbuf_add(&b, "\r\n", 2);
 	for (size_t i = 0; i < m->nh; i++)
 		put_header(&b, &m->h[i]);
-	buf_adds(&b, "MIME-Version: 1.0\r\n");
+	textbuf_adds(&b, "MIME-Version: 1.0\r\n");
 
 	if ((qtext = mailfmt_qp(m->text)) == NULL)
 		goto oom;
 	if (m->html == NULL && m->ics == NULL) {
-		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
+		textbuf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		if (qtext[0] != '\0')
 			put_content(&b, qtext);
@@ -1269,15 +1177,15 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 			    (bcal == NULL || strstr(bcal, boundary) == NULL))
 				break;
 		}
-		buf_printf(&b, "Content-Type: multipart/alternative;\r\n"
+		addf(&b, "Content-Type: multipart/alternative;\r\n"
 		    " boundary=\"%s\"\r\n\r\n", boundary);
-		buf_printf(&b, "--%s\r\n", boundary);
-		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
+		addf(&b, "--%s\r\n", boundary);
+		textbuf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		put_content(&b, qtext);
 		if (qhtml != NULL) {
-			buf_printf(&b, "--%s\r\n", boundary);
-			buf_adds(&b, "Content-Type: text/html; charset=UTF-8\r\n"
+			addf(&b, "--%s\r\n", boundary);
+			textbuf_adds(&b, "Content-Type: text/html; charset=UTF-8\r\n"
 			    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 			put_content(&b, qhtml);
 		}
@@ -1290,13 +1198,13 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 		 * support shows the text or HTML.
 		 */
 		if (bcal != NULL) {
-			buf_printf(&b, "--%s\r\n", boundary);
-			buf_printf(&b, "Content-Type: text/calendar; charset=UTF-8;"
+			addf(&b, "--%s\r\n", boundary);
+			addf(&b, "Content-Type: text/calendar; charset=UTF-8;"
 			    " method=%s\r\n", m->method);
-			buf_adds(&b, "Content-Transfer-Encoding: base64\r\n\r\n");
+			textbuf_adds(&b, "Content-Transfer-Encoding: base64\r\n\r\n");
 			put_content(&b, bcal);
 		}
-		buf_printf(&b, "--%s--\r\n", boundary);
+		addf(&b, "--%s--\r\n", boundary);
 	}
 	if (b.oom)
 		goto oom;
@@ -1306,7 +1214,7 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 	}
 	if (len != NULL)
 		*len = b.len;
-	out = buf_take(&b);
+	out = textbuf_take(&b);
 	if (msgid != NULL) {
 		*msgid = id;
 		id = NULL;
@@ -1315,7 +1223,7 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 oom:
 	err_set(e, "mailfmt: out of memory");
 fail:
-	free(b.p);
+	textbuf_free(&b);
 done:
 	free(qtext);
 	free(qhtml);

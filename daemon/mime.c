@@ -28,6 +28,7 @@
 #include <libetpan/libetpan.h>
 
 #include "mime.h"
+#include "text.h"
 
 #define MAX_HEADERS	10000		/* top-level headers kept */
 #define HDR_DECODE_MAX	(64 * 1024)	/* bytes of a header value decoded */
@@ -42,140 +43,7 @@
 #define SCAN_MAX_COMPOSITE	256
 #define SCAN_MAX_WORK		500000000.0	/* composite declarations x bytes */
 
-/* ------------------------------------------------------------ buffers */
-
-struct buf {
-	char *p;
-	size_t len, cap;	/* cap > len whenever p != NULL (room for NUL) */
-	int oom;
-};
-
-static int
-buf_grow(struct buf *b, size_t add)
-{
-	size_t need, cap;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	if (b->p != NULL && add < b->cap - b->len)
-		return 0;
-	need = b->len + add + 1;
-	if (need <= b->len) {
-		b->oom = 1;
-		return -1;
-	}
-	cap = b->cap ? b->cap : 64;
-	while (cap < need) {
-		if (cap > SIZE_MAX / 2) {
-			cap = need;
-			break;
-		}
-		cap *= 2;
-	}
-	if ((p = realloc(b->p, cap)) == NULL) {
-		b->oom = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static void
-buf_add(struct buf *b, const void *s, size_t n)
-{
-	if (n > 0 && buf_grow(b, n) == 0) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-}
-
-static void
-buf_addc(struct buf *b, char c)
-{
-	if (buf_grow(b, 1) == 0)
-		b->p[b->len++] = c;
-}
-
-static void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
-
-/* The NUL-terminated contents (the caller frees), or NULL if out of memory. */
-static char *
-buf_take(struct buf *b)
-{
-	char *s;
-
-	if (buf_grow(b, 0) < 0) {
-		buf_free(b);
-		return NULL;
-	}
-	b->p[b->len] = '\0';
-	s = b->p;
-	memset(b, 0, sizeof *b);
-	return s;
-}
-
 /* ------------------------------------------------------------ UTF-8 */
-
-/* Length of the well-formed UTF-8 sequence at s, or 0 if there is none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c < 0xF0) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0;
-		return 3;
-	}
-	if (c < 0xF5) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-static int
-utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = utf8_seq(u + i, n - i)) == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
 
 /* Encode a code point (< 0x110000) into t; returns the length. */
 static size_t
@@ -203,17 +71,18 @@ utf8_enc(uint32_t cp, char t[4])
 	return 4;
 }
 
+/* Append the code point cp (< 0x110000) as UTF-8. */
 static void
-utf8_put(struct buf *b, uint32_t cp)
+add_cp(struct textbuf *b, uint32_t cp)
 {
 	char t[4];
 
-	buf_add(b, t, utf8_enc(cp, t));
+	textbuf_add(b, t, utf8_enc(cp, t));
 }
 
 /* Append s as valid UTF-8: ill-formed bytes become U+FFFD, NULs are dropped. */
 static void
-buf_add_utf8(struct buf *b, const char *s, size_t n)
+add_utf8(struct textbuf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run = 0, k;
@@ -223,16 +92,16 @@ buf_add_utf8(struct buf *b, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (u[i] != 0 && (k = utf8_seq(u + i, n - i)) > 0) {
+		if (u[i] != 0 && (k = text_utf8_len(u + i, n - i)) > 0) {
 			i += k;
 			continue;
 		}
-		buf_add(b, s + run, i - run);
+		textbuf_add(b, s + run, i - run);
 		if (u[i] != 0)
-			buf_add(b, "\xEF\xBF\xBD", 3);
+			textbuf_add(b, "\xEF\xBF\xBD", 3);
 		run = ++i;
 	}
-	buf_add(b, s + run, n - run);
+	textbuf_add(b, s + run, n - run);
 }
 
 /* ------------------------------------------------------------ charsets */
@@ -335,28 +204,28 @@ cs_lookup(const char *label, char *out, size_t outsize)
 }
 
 static int
-dec_ascii(struct buf *out, const char *s, size_t n)
+dec_ascii(struct textbuf *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			return -1;
-	buf_add_utf8(out, s, n);	/* drops NULs */
+	add_utf8(out, s, n);	/* drops NULs */
 	return 0;
 }
 
 static int
-dec_utf8(struct buf *out, const char *s, size_t n)
+dec_utf8(struct textbuf *out, const char *s, size_t n)
 {
-	if (!utf8_valid(s, n))
+	if (!text_utf8_valid(s, n))
 		return -1;
 	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 		s += 3, n -= 3;
-	buf_add_utf8(out, s, n);
+	add_utf8(out, s, n);
 	return 0;
 }
 
 static int
-dec_single(struct buf *out, const char *s, size_t n, int strict)
+dec_single(struct textbuf *out, const char *s, size_t n, int strict)
 {
 	size_t run = 0;
 
@@ -370,21 +239,21 @@ dec_single(struct buf *out, const char *s, size_t n, int strict)
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x01 && c < 0x80)
 			continue;
-		buf_add(out, s + run, i - run);
+		textbuf_add(out, s + run, i - run);
 		run = i + 1;
 		if (c == 0)
 			continue;
 		if (c < 0xA0 && cp1252_hi[c - 0x80] != 0)
-			utf8_put(out, cp1252_hi[c - 0x80]);
+			add_cp(out, cp1252_hi[c - 0x80]);
 		else
-			utf8_put(out, c);
+			add_cp(out, c);
 	}
-	buf_add(out, s + run, n - run);
+	textbuf_add(out, s + run, n - run);
 	return 0;
 }
 
 static int
-dec_iconv(struct buf *out, const char *s, size_t n, const char *name)
+dec_iconv(struct textbuf *out, const char *s, size_t n, const char *name)
 {
 	iconv_t cd = iconv_open("UTF-8", name);
 	size_t start = out->len, inleft = n;
@@ -395,7 +264,7 @@ dec_iconv(struct buf *out, const char *s, size_t n, const char *name)
 	if (cd == (iconv_t)-1)
 		return -1;
 	for (;;) {
-		if (buf_grow(out, inleft + inleft / 2 + 16) < 0) {
+		if (textbuf_reserve(out, inleft + inleft / 2 + 16) < 0) {
 			rc = -1;
 			break;
 		}
@@ -418,7 +287,7 @@ dec_iconv(struct buf *out, const char *s, size_t n, const char *name)
 	}
 	iconv_close(cd);
 	if (rc < 0 || out->oom) {
-		out->len = start;
+		textbuf_truncate(out, start);
 		return -1;
 	}
 	/* iconv writes valid UTF-8; drop NULs (a UTF-16 text may have them) */
@@ -426,12 +295,12 @@ dec_iconv(struct buf *out, const char *s, size_t n, const char *name)
 	for (size_t i = start; i < out->len; i++)
 		if (out->p[i] != '\0')
 			out->p[w++] = out->p[i];
-	out->len = w;
+	textbuf_truncate(out, w);
 	return 0;
 }
 
 static int
-dec_as(struct buf *out, const char *s, size_t n, enum cs cs, const char *name)
+dec_as(struct textbuf *out, const char *s, size_t n, enum cs cs, const char *name)
 {
 	size_t start = out->len;
 	int rc;
@@ -456,15 +325,15 @@ dec_as(struct buf *out, const char *s, size_t n, enum cs cs, const char *name)
 		rc = -1;
 	}
 	if (rc < 0)
-		out->len = start;
+		textbuf_truncate(out, start);
 	return rc;
 }
 
 /* Append s converted to UTF-8 with the fallbacks of mime_to_utf8(). */
 static void
-buf_add_charset(struct buf *out, const char *s, size_t n, const char *charset)
+add_charset(struct textbuf *out, const char *s, size_t n, const char *charset)
 {
-	char name[48];
+	char name[48] = "";	/* set by cs_lookup() for CS_ICONV only */
 	enum cs cs = cs_lookup(charset, name, sizeof name);
 
 	if (cs != CS_UNKNOWN && dec_as(out, s, n, cs, name) == 0)
@@ -479,12 +348,12 @@ buf_add_charset(struct buf *out, const char *s, size_t n, const char *charset)
 char *
 mime_to_utf8(const char *data, size_t len, const char *charset)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 
 	if (data == NULL)
 		len = 0;
-	buf_add_charset(&b, data ? data : "", len, charset);
-	return buf_take(&b);
+	add_charset(&b, data ? data : "", len, charset);
+	return textbuf_take(&b);
 }
 
 /* ------------------------------------------------------------ small helpers */
@@ -597,15 +466,15 @@ norm_newlines(char *s)
 /* Decoded bytes of adjacent encoded words in one charset, converted only
  * when complete: a character may be split over two words. */
 struct pending {
-	struct buf bytes;
+	struct textbuf bytes;
 	char charset[64];
 };
 
 static void
-pending_flush(struct buf *out, struct pending *p)
+pending_flush(struct textbuf *out, struct pending *p)
 {
 	if (p->bytes.len > 0)
-		buf_add_charset(out, p->bytes.p, p->bytes.len, p->charset);
+		add_charset(out, p->bytes.p, p->bytes.len, p->charset);
 	out->oom |= p->bytes.oom;
 	p->bytes.len = 0;
 	p->charset[0] = '\0';
@@ -614,7 +483,7 @@ pending_flush(struct buf *out, struct pending *p)
 char *
 mime_decode_header(const char *value)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	struct pending pend = { { 0 }, "" };
 	size_t n, i = 0, seg = 0;
 	int prev_word = 0;
@@ -643,7 +512,7 @@ mime_decode_header(const char *value)
 		/* blanks between two encoded words are not text (RFC 2047 6.2) */
 		if (!(prev_word && all_space(value + seg, p - seg))) {
 			pending_flush(&b, &pend);
-			buf_add_charset(&b, value + seg, p - seg, NULL);
+			add_charset(&b, value + seg, p - seg, NULL);
 		}
 		if (w->wd_charset == NULL || strlen(w->wd_charset) >= sizeof pend.charset ||
 		    strcasecmp(w->wd_charset, pend.charset) != 0) {
@@ -652,16 +521,16 @@ mime_decode_header(const char *value)
 				strcpy(pend.charset, w->wd_charset);
 		}
 		if (w->wd_text != NULL)
-			buf_adds(&pend.bytes, w->wd_text);
+			textbuf_adds(&pend.bytes, w->wd_text);
 		mailmime_encoded_word_free(w);
 		seg = i = idx;
 		prev_word = 1;
 	}
 	pending_flush(&b, &pend);
-	buf_free(&pend.bytes);
+	textbuf_free(&pend.bytes);
 	if (!(prev_word && all_space(value + seg, n - seg)))
-		buf_add_charset(&b, value + seg, n - seg, NULL);
-	if ((s = buf_take(&b)) != NULL)
+		add_charset(&b, value + seg, n - seg, NULL);
+	if ((s = textbuf_take(&b)) != NULL)
 		clean_line(s);
 	return s;
 }
@@ -690,7 +559,7 @@ header_colon(const char *s, size_t n, size_t *namelen)
 
 static int
 header_push(struct mime_msg *m, size_t *cap, const char *name, size_t nlen,
-    struct buf *val)
+    struct textbuf *val)
 {
 	struct mime_header *h;
 	size_t w = 0, a = 0, z;
@@ -717,7 +586,7 @@ header_push(struct mime_msg *m, size_t *cap, const char *name, size_t nlen,
 		m->headers = h;
 		*cap = ncap;
 	}
-	v = utf8_valid(val->p + a, z - a) ? strndup(val->p + a, z - a)
+	v = text_utf8_valid(val->p + a, z - a) ? strndup(val->p + a, z - a)
 	    : mime_to_utf8(val->p + a, z - a, NULL);
 	h = &m->headers[m->nheaders];
 	h->name = strndup(name, nlen);
@@ -735,7 +604,7 @@ header_push(struct mime_msg *m, size_t *cap, const char *name, size_t nlen,
 static int
 parse_headers(struct mime_msg *m, const char *raw, size_t len, size_t *body)
 {
-	struct buf val = { 0 };
+	struct textbuf val = { 0 };
 	const char *name = NULL;
 	size_t nlen = 0, cap = 0, off = 0;
 	int rc = 0;
@@ -753,7 +622,7 @@ parse_headers(struct mime_msg *m, const char *raw, size_t len, size_t *body)
 		}
 		if (is_wsp(line[0])) {
 			if (name != NULL)
-				buf_add(&val, line, l);
+				textbuf_add(&val, line, l);
 			off = next;
 			continue;
 		}
@@ -772,8 +641,8 @@ parse_headers(struct mime_msg *m, const char *raw, size_t len, size_t *body)
 		name = line;
 		nlen = namelen;
 		val.len = 0;
-		buf_add(&val, line + colon + 1, l - colon - 1);
-		if (buf_grow(&val, 0) < 0) {
+		textbuf_add(&val, line + colon + 1, l - colon - 1);
+		if (textbuf_reserve(&val, 0) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -782,7 +651,7 @@ parse_headers(struct mime_msg *m, const char *raw, size_t len, size_t *body)
 	if (name != NULL && (val.oom || header_push(m, &cap, name, nlen, &val) < 0))
 		rc = -1;
 out:
-	buf_free(&val);
+	textbuf_free(&val);
 	*body = off;
 	return rc;
 }
@@ -824,7 +693,7 @@ addr_dup(const char *a, size_t n)
 
 	if (s == NULL)
 		return NULL;
-	if (!addr_ok(s) || !utf8_valid(s, strlen(s))) {
+	if (!addr_ok(s) || !text_utf8_valid(s, strlen(s))) {
 		free(s);
 		return NULL;
 	}
@@ -987,16 +856,16 @@ hexval(int c)
 }
 
 static void
-pct_decode(struct buf *b, const char *s)
+pct_decode(struct textbuf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		int h, l;
 		if (*s == '%' && (h = hexval((unsigned char)s[1])) >= 0 &&
 		    (l = hexval((unsigned char)s[2])) >= 0) {
-			buf_addc(b, (char)(h * 16 + l));
+			textbuf_addc(b, (char)(h * 16 + l));
 			s += 2;
 		} else {
-			buf_addc(b, *s);
+			textbuf_addc(b, *s);
 		}
 	}
 }
@@ -1027,7 +896,7 @@ rfc2231_section(const char *name, const char *base, int *encoded)
 static char *
 param_get(const struct kv *kv, size_t n, const char *base)
 {
-	struct buf raw = { 0 };
+	struct textbuf raw = { 0 };
 	char charset[48] = "";
 	size_t bl = strlen(base);
 	int found = 0, cont = 0;
@@ -1066,17 +935,17 @@ param_get(const struct kv *kv, size_t n, const char *base)
 			}
 			pct_decode(&raw, v);
 		} else {
-			buf_adds(&raw, hit->v);
+			textbuf_adds(&raw, hit->v);
 		}
 	}
 	if (found || cont) {
 		if (raw.oom) {
-			buf_free(&raw);
+			textbuf_free(&raw);
 			return NULL;
 		}
 		s = mime_to_utf8(raw.p ? raw.p : "", raw.len,
 		    charset[0] ? charset : NULL);
-		buf_free(&raw);
+		textbuf_free(&raw);
 		if (s != NULL)
 			clean_line(s);
 		return s;
@@ -1249,7 +1118,7 @@ part_data(struct mailmime *p, const char **d, size_t *n, char **dec)
 static char *
 unflow(const char *s, int delsp)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	int joining = 0, jdepth = 0;
 	size_t len = strlen(s), off = 0;
 
@@ -1268,27 +1137,27 @@ unflow(const char *s, int delsp)
 		sig = cl == 3 && memcmp(c, "-- ", 3) == 0;
 		flowed = !sig && cl > 0 && c[cl - 1] == ' ';
 		if (joining && (int)depth != jdepth) {
-			buf_addc(&b, '\n');	/* quote depth changed */
+			textbuf_addc(&b, '\n');	/* quote depth changed */
 			joining = 0;
 		}
 		if (!joining && depth > 0) {
 			for (size_t i = 0; i < depth && i < 32; i++)
-				buf_addc(&b, '>');
+				textbuf_addc(&b, '>');
 			if (cl > 0)
-				buf_addc(&b, ' ');
+				textbuf_addc(&b, ' ');
 		}
-		buf_add(&b, c, flowed && delsp ? cl - 1 : cl);
+		textbuf_add(&b, c, flowed && delsp ? cl - 1 : cl);
 		if (flowed) {
 			joining = 1;
 			jdepth = (int)depth;
 		} else {
 			joining = 0;
 			if (nl != NULL)
-				buf_addc(&b, '\n');
+				textbuf_addc(&b, '\n');
 		}
 		off += l + (nl != NULL);
 	}
-	return buf_take(&b);
+	return textbuf_take(&b);
 }
 
 /* The text of a part in UTF-8 with LF line ends (format=flowed undone for
@@ -1527,7 +1396,7 @@ parse_body(struct mime_msg *m, const char *body, size_t blen, int composite)
 		"Content-Type", "Content-Transfer-Encoding",
 		"Content-Disposition", "MIME-Version",
 	};
-	struct buf syn = { 0 };
+	struct textbuf syn = { 0 };
 	struct walk w = { 0 };
 	struct mailmime *top = NULL;
 	char *plain = NULL;
@@ -1542,13 +1411,13 @@ parse_body(struct mime_msg *m, const char *body, size_t blen, int composite)
 		const char *v = mime_header(m, keep[i], 0);
 		if (v == NULL)
 			continue;
-		buf_adds(&syn, keep[i]);
-		buf_add(&syn, ": ", 2);
-		buf_adds(&syn, v);
-		buf_add(&syn, "\r\n", 2);
+		textbuf_adds(&syn, keep[i]);
+		textbuf_add(&syn, ": ", 2);
+		textbuf_adds(&syn, v);
+		textbuf_add(&syn, "\r\n", 2);
 	}
-	buf_add(&syn, "\r\n", 2);
-	buf_add(&syn, body, blen);
+	textbuf_add(&syn, "\r\n", 2);
+	textbuf_add(&syn, body, blen);
 	if (syn.oom)
 		goto out;
 	if (mailmime_parse(syn.p, syn.len, &idx, &top) == MAILIMF_NO_ERROR &&
@@ -1593,7 +1462,7 @@ out:
 	free(plain);
 	if (top != NULL)
 		mailmime_free(top);
-	buf_free(&syn);
+	textbuf_free(&syn);
 	return rc;
 }
 
@@ -1734,7 +1603,7 @@ static const struct {
 };
 
 struct h2t {
-	struct buf out;
+	struct textbuf out;
 	int nl;			/* newlines ending the output (max 2) */
 	int started;		/* the current line has content */
 	int space;		/* a collapsed blank is pending */
@@ -1750,15 +1619,15 @@ h_text(struct h2t *h, const char *s, size_t n)
 {
 	if (!h->started) {
 		for (int i = 0; i < h->bq && i < 16; i++)
-			buf_addc(&h->out, '>');
+			textbuf_addc(&h->out, '>');
 		if (h->bq > 0)
-			buf_addc(&h->out, ' ');
+			textbuf_addc(&h->out, ' ');
 		h->started = 1;
 	} else if (h->space) {
-		buf_addc(&h->out, ' ');
+		textbuf_addc(&h->out, ' ');
 	}
 	h->space = 0;
-	buf_add(&h->out, s, n);
+	textbuf_add(&h->out, s, n);
 }
 
 /* An empty line; inside a quote it is a ">" line. */
@@ -1766,8 +1635,8 @@ static void
 h_newline(struct h2t *h)
 {
 	for (int i = 0; i < h->bq && i < 16; i++)
-		buf_addc(&h->out, '>');
-	buf_addc(&h->out, '\n');
+		textbuf_addc(&h->out, '>');
+	textbuf_addc(&h->out, '\n');
 	h->nl++;
 }
 
@@ -1779,12 +1648,13 @@ h_break(struct h2t *h, int want, int forced)
 {
 	h->space = 0;
 	if (h->started) {
+		size_t len = h->out.len;
 		int empty;
 
-		while (h->out.len > 0 && (h->out.p[h->out.len - 1] == ' ' ||
-		    h->out.p[h->out.len - 1] == '\t'))
-			h->out.len--;
-		empty = h->out.len == 0 || h->out.p[h->out.len - 1] == '\n';
+		while (len > 0 && (h->out.p[len - 1] == ' ' || h->out.p[len - 1] == '\t'))
+			len--;
+		textbuf_truncate(&h->out, len);
+		empty = len == 0 || h->out.p[len - 1] == '\n';
 		h->started = 0;
 		if (empty) {
 			if (h->nl >= 2)
@@ -1793,7 +1663,7 @@ h_break(struct h2t *h, int want, int forced)
 		} else {
 			h->nl = 1;
 		}
-		buf_addc(&h->out, '\n');
+		textbuf_addc(&h->out, '\n');
 		forced = 0;
 	}
 	if (forced && h->nl < 2)
@@ -1977,7 +1847,7 @@ char *
 mime_html_to_text(const char *s, size_t n)
 {
 	struct h2t h = { .nl = 2 };
-	struct buf res = { 0 };
+	struct textbuf res = { 0 };
 	size_t i = 0, a, z;
 
 	if (s == NULL)
@@ -2056,7 +1926,7 @@ mime_html_to_text(const char *s, size_t n)
 				}
 			} else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
 				if (!closing && h.started) {
-					buf_addc(&h.out, '\t');
+					textbuf_addc(&h.out, '\t');
 					h.space = 0;
 				}
 			} else if (strcmp(name, "blockquote") == 0) {
@@ -2136,10 +2006,10 @@ mime_html_to_text(const char *s, size_t n)
 	while (z > a && isspace((unsigned char)h.out.p[z - 1]))
 		z--;
 	if (h.out.oom) {
-		buf_free(&h.out);
+		textbuf_free(&h.out);
 		return NULL;
 	}
-	buf_add_utf8(&res, h.out.p ? h.out.p + a : "", z - a);
-	buf_free(&h.out);
-	return buf_take(&res);
+	add_utf8(&res, h.out.p ? h.out.p + a : "", z - a);
+	textbuf_free(&h.out);
+	return textbuf_take(&res);
 }

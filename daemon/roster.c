@@ -14,6 +14,7 @@
 
 #include "csv.h"
 #include "roster.h"
+#include "text.h"
 
 #define MAX_FILE_SIZE	(16u << 20)	/* a roster of a few hundred cities is a few KiB */
 #define MAX_DIAG	100		/* problems written to diag per file; all are counted */
@@ -236,40 +237,6 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 /* --- checks of single values */
 
 static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			n = 1; cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2; cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3; cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
-static int
 has_control(const char *s)
 {
 	for (; *s; s++)
@@ -299,7 +266,7 @@ check_text(struct import *im, int line, const char *what, const char *v, size_t 
 		problem(im, line, "empty %s", what);
 		return -1;
 	}
-	if (!utf8_valid(v)) {
+	if (!text_utf8_valid(v, strlen(v))) {
 		problem(im, line, "%s is not valid UTF-8 (save the file as UTF-8)", what);
 		return -1;
 	}

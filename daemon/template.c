@@ -28,42 +28,16 @@
 #include <string.h>
 
 #include "template.h"
+#include "text.h"
 
 #define TMPL_FILE_MAX	(64 * 1024)	/* bytes of a template file */
 #define TMPL_DEPTH	16		/* nested sections */
 #define TMPL_NAME_MAX	64		/* bytes of a variable name */
 #define BODY_FIRST_LINE	3		/* Subject line, blank line, body */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
+/* Append s with & < > " ' escaped for HTML. */
 static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom || n == 0)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_add_html(struct buf *b, const char *s)
+add_html(struct textbuf *b, const char *s)
 {
 	const char *run = s;
 
@@ -78,39 +52,22 @@ buf_add_html(struct buf *b, const char *s)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		buf_add(b, run, (size_t)(s - run));
-		buf_add(b, rep, strlen(rep));
+		textbuf_add(b, run, (size_t)(s - run));
+		textbuf_adds(b, rep);
 		run = s + 1;
 	}
-	buf_add(b, run, (size_t)(s - run));
-}
-
-static char *
-buf_take(struct buf *b)
-{
-	char *p = b->p;
-
-	if (b->oom) {
-		free(p);
-		p = NULL;
-	} else if (p == NULL) {
-		p = strdup("");
-	}
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->oom = 0;
-	return p;
+	textbuf_add(b, run, (size_t)(s - run));
 }
 
 char *
 template_html_escape(const char *s)
 {
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 
 	if (s == NULL)
 		return NULL;
-	buf_add_html(&b, s);
-	return buf_take(&b);
+	add_html(&b, s);
+	return textbuf_take(&b);
 }
 
 /* ---- the one walker behind rendering and checking -------------------------- */
@@ -120,7 +77,7 @@ struct walk {
 	const struct tvar *vars;
 	size_t nvars;
 	enum template_escape esc;
-	struct buf *out;
+	struct textbuf *out;
 	/* checking (known != NULL): names outside the list are problems */
 	const char *const *known;
 	size_t nknown;
@@ -233,9 +190,9 @@ walk(struct walk *w, const char *s)
 				if (visible && w->out != NULL) {
 					const char *v = lookup(w, name, nlen);
 					if (v != NULL && w->esc == TEMPLATE_HTML)
-						buf_add_html(w->out, v);
+						add_html(w->out, v);
 					else if (v != NULL)
-						buf_add(w->out, v, strlen(v));
+						textbuf_add(w->out, v, strlen(v));
 				}
 			} else if (kind == '#') {
 				const char *v;
@@ -269,15 +226,13 @@ walk(struct walk *w, const char *s)
 			if (kind != 0 && blank_so_far && (*q == '\n' || *q == '\0' ||
 			    (q[0] == '\r' && q[1] == '\n'))) {
 				if (w->out != NULL)
-					w->out->len = mark;
+					textbuf_truncate(w->out, mark);
 				if (*q == '\0') {
 					p = q;
 				} else {
 					p = q + (*q == '\r' ? 2 : 1);
 					line++;
 				}
-				if (w->out != NULL && w->out->p != NULL)
-					w->out->p[w->out->len] = '\0';
 				continue;
 			}
 			blank_so_far = 0;
@@ -294,7 +249,7 @@ walk(struct walk *w, const char *s)
 		if (*q == '\n')
 			q++;
 		if (visible && w->out != NULL)
-			buf_add(w->out, p, (size_t)(q - p));
+			textbuf_add(w->out, p, (size_t)(q - p));
 		if (q[-1] == '\n') {
 			line++;
 			blank_so_far = 1;
@@ -312,7 +267,7 @@ char *
 template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
     enum template_escape esc, struct err *e)
 {
-	struct buf out = { 0 };
+	struct textbuf out = { 0 };
 	struct walk w = { 0 };
 
 	if (tmpl == NULL) {
@@ -327,15 +282,15 @@ template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
 	w.line0 = 1;
 	w.e = e;
 	if (walk(&w, tmpl) < 0) {
-		free(out.p);
+		textbuf_free(&out);
 		return NULL;
 	}
 	if (out.oom) {
-		free(out.p);
+		textbuf_free(&out);
 		err_set(e, "template: out of memory");
 		return NULL;
 	}
-	return buf_take(&out);
+	return textbuf_take(&out);
 }
 
 int
@@ -403,41 +358,6 @@ valid_part(const char *s, size_t max, int allow_dot)
 }
 
 static int
-valid_utf8(const unsigned char *s, size_t n, size_t *bad)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t l;
-
-		if (c < 0x80)
-			l = 1;
-		else if (c >= 0xc2 && c <= 0xdf)
-			l = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			l = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			l = 4;
-		else
-			goto bad;
-		if (i + l > n)
-			goto bad;
-		for (size_t k = 1; k < l; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
-		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
-			goto bad;
-		i += l;
-	}
-	return 1;
-bad:
-	*bad = i;
-	return 0;
-}
-
-static int
 line_of(const char *s, size_t off)
 {
 	int line = 1;
@@ -493,13 +413,14 @@ fail:
 static int
 parse_file(struct template *t, char *data, size_t n, struct err *e)
 {
-	size_t bad, w = 0;
+	size_t w = 0;
 	char *p, *nl, *s;
 
 	if (memchr(data, '\0', n) != NULL)
 		return err_set(e, "%s: contains a NUL byte", t->path);
-	if (!valid_utf8((unsigned char *)data, n, &bad))
-		return err_set(e, "%s:%d: not valid UTF-8", t->path, line_of(data, bad));
+	for (size_t i = 0, l; i < n; i += l)
+		if ((l = text_utf8_len((const unsigned char *)data + i, n - i)) == 0)
+			return err_set(e, "%s:%d: not valid UTF-8", t->path, line_of(data, i));
 	if (n >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		memmove(data, data + 3, (n -= 3) + 1);
 	for (size_t r = 0; r < n; r++)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "trim.h"
 
 /* ------------------------------------------------------------------ */
@@ -124,36 +125,6 @@ trim_span(const char **s, size_t *len)
 			break;
 		}
 	}
-}
-
-/* A growing output buffer. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -538,7 +509,7 @@ decide_blanks(struct line *L, size_t n)
  * becomes one blank line (the sender's own runs are kept as they are).
  */
 static void
-emit_text(const struct line *L, size_t n, struct buf *b)
+emit_text(const struct line *L, size_t n, struct textbuf *b)
 {
 	size_t first_blank = 0, blanks = 0;
 	bool any = false, cut_since = false;
@@ -557,12 +528,12 @@ emit_text(const struct line *L, size_t n, struct buf *b)
 			/* without a cut in between the run is contiguous */
 			size_t last = cut_since ? first_blank : first_blank + blanks - 1;
 			for (size_t k = first_blank; k <= last; k++) {
-				buf_add(b, L[k].s, L[k].len);
-				buf_add(b, "\n", 1);
+				textbuf_add(b, L[k].s, L[k].len);
+				textbuf_add(b, "\n", 1);
 			}
 		}
-		buf_add(b, L[i].s, L[i].len);
-		buf_add(b, "\n", 1);
+		textbuf_add(b, L[i].s, L[i].len);
+		textbuf_add(b, "\n", 1);
 		any = true;
 		blanks = 0;
 		cut_since = false;
@@ -570,7 +541,7 @@ emit_text(const struct line *L, size_t n, struct buf *b)
 }
 
 static void
-emit_cut(const struct line *L, size_t n, struct buf *b)
+emit_cut(const struct line *L, size_t n, struct textbuf *b)
 {
 	size_t keep_len = 0;
 	bool any = false;
@@ -578,24 +549,21 @@ emit_cut(const struct line *L, size_t n, struct buf *b)
 	for (size_t i = 0; i < n; i++) {
 		if (!L[i].cut || (L[i].kind == K_BLANK && !any))
 			continue;
-		buf_add(b, L[i].s, L[i].len);
-		buf_add(b, "\n", 1);
+		textbuf_add(b, L[i].s, L[i].len);
+		textbuf_add(b, "\n", 1);
 		if (L[i].kind != K_BLANK) {
 			keep_len = b->len;
 			any = true;
 		}
 	}
-	if (!b->oom && b->p != NULL) {
-		b->len = keep_len;
-		b->p[keep_len] = '\0';
-	}
+	textbuf_truncate(b, keep_len);
 }
 
 int
 trim_text(const char *text, struct trim_result *out, struct err *e)
 {
 	struct line *L = NULL;
-	struct buf kept = { 0 }, cut = { 0 };
+	struct textbuf kept = { 0 }, cut = { 0 };
 	size_t n = 0, len, i;
 
 	if (out == NULL)
@@ -636,18 +604,18 @@ trim_text(const char *text, struct trim_result *out, struct err *e)
 	decide_blanks(L, n);
 	emit_text(L, n, &kept);
 	emit_cut(L, n, &cut);
-	buf_add(&kept, "", 0);	/* never NULL on success */
-	buf_add(&cut, "", 0);
-	if (kept.oom || cut.oom)
+	out->text = textbuf_take(&kept);	/* "" if nothing: never NULL on success */
+	out->cut = textbuf_take(&cut);
+	if (out->text == NULL || out->cut == NULL) {
+		trim_result_free(out);
 		goto oom;
+	}
 	free(L);
-	out->text = kept.p;
-	out->cut = cut.p;
 	return 0;
 oom:
 	free(L);
-	free(kept.p);
-	free(cut.p);
+	textbuf_free(&kept);
+	textbuf_free(&cut);
 	return err_set(e, "trim: out of memory");
 }
 
