@@ -37,7 +37,8 @@
 
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
 
-static const char *const sections[] = { "imap", "smtp", "mail", "store", "log" };
+static const char *const sections[] = { "imap", "smtp", "mail", "store", "log",
+	"http" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 struct parser;
@@ -58,6 +59,7 @@ struct key {
 
 static key_fn set_string, set_path, set_bool, set_int, set_size;
 static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
+static key_fn set_http_listen;
 
 #define OFF(m) offsetof(struct config, m)
 
@@ -93,6 +95,7 @@ static const struct key keys[] = {
 	{ "store", "database", set_path, OFF(database), 0, 0 },
 	{ "log", "level", set_log_level, OFF(log_level), 0, 0 },
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
+	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -517,6 +520,40 @@ set_smtp_url(struct parser *p, const struct key *k, const char *val,
 	return set_string(p, k, val, why, whysz);
 }
 
+/* host:port or [v6]:port; an empty value means no HTTP server. */
+static int
+set_http_listen(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	struct config_http *h = &p->cfg->http;
+	const char *host, *rest;
+	char *copy = NULL;
+	int hlen, port;
+
+	if (*val == '\0') {
+		free(h->listen);
+		free(h->host);
+		h->listen = h->host = NULL;
+		return 0;
+	}
+	if ((hlen = url_host(val, &host, &rest)) < 0 || *rest != ':' ||
+	    url_port(rest + 1, &port, &rest) < 0 || *rest != '\0') {
+		snprintf(why, whysz, "'%s' is not host:port (port 1..65535; [addr]:port "
+		    "for IPv6)", val);
+		return -1;
+	}
+	if ((copy = strndup(host, (size_t)hlen)) == NULL ||
+	    replace_string(&h->listen, val, why, whysz) < 0) {
+		free(copy);
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
+	free(h->host);
+	h->host = copy;
+	h->port = port;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ lines */
 
 static char *
@@ -599,7 +636,7 @@ set_key(struct parser *p, const char *sec, const char *name, char *val)
 	p->seen[i] = p->line;
 	if (unquote(&val) < 0)
 		report(p, p->line, "%s.%s: unterminated quote", sec, name);
-	else if (*val == '\0')
+	else if (*val == '\0' && k->set != set_http_listen)	/* empty listen: no server */
 		report(p, p->line, "%s.%s: empty value", sec, name);
 	else if (k->set(p, k, val, why, sizeof why) < 0)
 		report(p, p->line, "bad value for %s.%s: %s", sec, name, why);
@@ -834,6 +871,8 @@ config_free(struct config *cfg)
 	free(cfg->mail.authserv_id);
 	free(cfg->mail.default_lang);
 	free(cfg->database);
+	free(cfg->http.listen);
+	free(cfg->http.host);
 	free(cfg);
 }
 

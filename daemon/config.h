@@ -8,6 +8,7 @@
  *            require_dkim, authserv_id, default_lang
  *   [store]  database
  *   [log]    level, syslog
+ *   [http]   listen
  *
  * Unknown sections and keys, missing required keys and bad values are errors
  * reported as "file:line: message". Parsing goes on after an error so that
@@ -68,12 +69,20 @@ struct config_mail {
 	char *default_lang;	/* "es" (default) or "pt" */
 };
 
+/* The HTTP server of mercomaild (/healthz, /metrics). */
+struct config_http {
+	char *listen;		/* "host:port" as written; NULL: no HTTP server */
+	char *host;		/* from listen, without the brackets of an IPv6 address */
+	int port;
+};
+
 struct config {
 	char *path;		/* the file it was read from */
 	struct config_imap imap;
 	struct config_smtp smtp;
 	struct config_mail mail;
 	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
+	struct config_http http;
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
 };

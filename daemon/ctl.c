@@ -56,6 +56,10 @@ usage(FILE *fp)
 	    "  submissions show REF|ID   one submission with every field\n"
 	    "  submissions export --format csv [--kind KIND] [--unit SLUG] [--since DATE]\n"
 	    "                            every matching submission as CSV (RFC 4180) on stdout\n"
+	    "  status                    what mercomaild is doing: config, pid, last passes,\n"
+	    "                            counters, outbox, database size, the last errors\n"
+	    "  backup FILE               an online copy of the database into a new FILE\n"
+	    "                            (safe while mercomaild runs; checked for integrity)\n"
 	    "  help                      this text\n"
 	    "\n"
 	    "  -c CONFIG    config file (default: %s)\n"
@@ -371,6 +375,8 @@ static const struct command {
 	{ "submissions", "list", ctl_submissions_list },
 	{ "submissions", "show", ctl_submissions_show },
 	{ "submissions", "export", ctl_submissions_export },
+	{ "status", NULL, ctl_status },
+	{ "backup", NULL, ctl_backup },
 	{ "help", NULL, cmd_help },
 };
 

@@ -1,7 +1,7 @@
 /*
  * ctl — internal header of the admin CLI `mercomail`: the context the
  * commands share, the helpers of ctl.c, and the commands that live in their
- * own files (ctl_messages.c, ctl_submissions.c).
+ * own files (ctl_messages.c, ctl_submissions.c, ctl_status.c).
  *
  * Every command takes the arguments after its name and returns a sysexits.h
  * code (0 on success); error messages go to stderr. Strings read from the
@@ -79,5 +79,9 @@ int ctl_show_fields(sqlite3 *db, int64_t message_id);
 int ctl_submissions_list(struct ctx *cx, int argc, char **argv);
 int ctl_submissions_show(struct ctx *cx, int argc, char **argv);
 int ctl_submissions_export(struct ctx *cx, int argc, char **argv);
+
+/* ctl_status.c */
+int ctl_status(struct ctx *cx, int argc, char **argv);
+int ctl_backup(struct ctx *cx, int argc, char **argv);
 
 #endif

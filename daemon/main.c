@@ -25,11 +25,14 @@
 
 #include "config.h"
 #include "form.h"
+#include "http.h"
 #include "imap.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "smtp.h"
+#include "status.h"
 #include "store.h"
 #include "sync.h"
 
@@ -50,6 +53,10 @@ struct daemon {
 	struct ingest *in;	/* what each new mail means, and its answer */
 	struct smtp *smtp;	/* NULL: no [smtp] url, answers stay queued */
 	int backoff;		/* seconds before the next connection attempt */
+	struct metrics m;	/* what it did: served by http, stored by status */
+	struct status_info si;
+	char *config_abs;	/* config_path made absolute, for the status row */
+	struct http *http;	/* NULL: no [http] listen */
 };
 
 static void
@@ -225,6 +232,96 @@ flush_outbox(struct daemon *d)
 		log_error("event=outbox status=failed reason=\"%s\"", e.msg);
 	else if (os.sent || os.deferred || os.failed)
 		log_info("event=outbox sent=%u deferred=%u failed=%u", os.sent, os.deferred, os.failed);
+	metrics_count_outbox(&d->m, &os);	/* filled even when the store failed */
+}
+
+/* --- observing: /healthz and /metrics (http.c), the status row (status.c) */
+
+/* Serve [http] listen of cfg, if set. 0, or -1 (logged). */
+static int
+start_http(struct daemon *d, const struct config *cfg)
+{
+	struct err e;
+
+	if (cfg->http.listen == NULL)
+		return 0;
+	if ((d->http = http_start(cfg->http.host, cfg->http.port, &d->m, &e)) == NULL) {
+		log_error("event=http.start status=failed reason=\"%s\"", e.msg);
+		return -1;
+	}
+	log_info("event=http.start status=ok listen=%s", cfg->http.listen);
+	return 0;
+}
+
+/* A reload that changes [http] listen moves the server (none if that fails). */
+static void
+reload_http(struct daemon *d, const struct config *cfg)
+{
+	const char *was = d->http ? d->cfg->http.listen : NULL, *now = cfg->http.listen;
+
+	if (was == NULL ? now == NULL : now != NULL && strcmp(was, now) == 0)
+		return;
+	http_stop(d->http);
+	d->http = NULL;
+	if (start_http(d, cfg) < 0)
+		log_error("event=reload status=degraded msg=\"no HTTP server until the next reload\"");
+}
+
+/* A failed pass: counted, and kept for /healthz and `mercomail status`. */
+static void
+note_failure(struct daemon *d, const char *why)
+{
+	time_t now = time(NULL);
+	struct err e;
+
+	metrics_cycle_failed(&d->m, now, why);
+	if (status_add_error(d->st, now, d->m.last_error, &e) < 0)
+		log_warn("event=status status=failed reason=\"%s\"", e.msg);
+}
+
+/* At start, after each pass and each reload: the numbers out. */
+static void
+publish(struct daemon *d)
+{
+	time_t now = time(NULL);
+	int64_t depth, oldest = 0;
+	struct err e;
+
+	d->m.poll_interval = d->cfg->imap.poll_interval;
+	d->si.http_listen = d->http ? d->cfg->http.listen : NULL;
+	if ((depth = outbox_depth(d->st, now, &oldest, &e)) >= 0)
+		metrics_set_outbox(&d->m, depth, oldest, now);
+	if (depth < 0 || status_write(d->st, &d->si, &d->m, now, &e) < 0)
+		log_warn("event=status status=failed reason=\"%s\"", e.msg);
+	http_publish(d->http, &d->m);
+}
+
+static int
+start_observing(struct daemon *d)
+{
+	d->si.pid = getpid();
+	d->si.started_at = time(NULL);
+	/* absolute, so that `mercomail status` names the file from anywhere */
+	d->config_abs = realpath(d->config_path, NULL);
+	d->si.config_path = d->config_abs ? d->config_abs : d->config_path;
+	d->m.poll_interval = d->cfg->imap.poll_interval;
+	if (!d->once && start_http(d, d->cfg) < 0)
+		return -1;
+	publish(d);
+	return 0;
+}
+
+static void
+stop_observing(struct daemon *d)
+{
+	struct err e;
+
+	http_stop(d->http);
+	d->http = NULL;
+	if (d->st && d->si.pid && status_stopped(d->st, d->si.pid, time(NULL), &e) < 0)
+		log_warn("event=status status=failed reason=\"%s\"", e.msg);
+	free(d->config_abs);
+	d->config_abs = NULL;
 }
 
 /* SIGHUP: build the new state on the side, swap it in only when complete. */
@@ -253,6 +350,7 @@ reload(struct daemon *d)
 		store_close(d->st);
 		d->st = st;
 	}
+	reload_http(d, cfg);
 	forget_password(d);
 	config_free(d->cfg);
 	d->cfg = cfg;
@@ -261,6 +359,7 @@ reload(struct daemon *d)
 	if (start_parts(d) < 0)
 		log_error("event=reload status=degraded msg=\"no answers until the next reload\"");
 	log_info("event=reload status=ok config=%s", d->config_path);
+	publish(d);	/* the new poll interval shows at once */
 }
 
 /* One connection attempt and one pass. Returns 0, or an exit code. */
@@ -273,6 +372,7 @@ cycle(struct daemon *d)
 	if (d->im == NULL) {
 		if ((d->im = imap_connect(&d->cfg->imap, d->password, &e)) == NULL) {
 			log_error("event=imap.connect status=failed reason=\"%s\"", e.msg);
+			note_failure(d, e.msg);
 			return EX_UNAVAILABLE;
 		}
 		log_info("event=imap.connect status=ok host=%s idle=%d move=%d",
@@ -280,6 +380,8 @@ cycle(struct daemon *d)
 	}
 	if (sync_inbox(d->im, d->st, d->in, &d->cfg->imap, &stop_flag, &stats, &e) < 0) {
 		log_error("event=sync status=failed reason=\"%s\"", e.msg);
+		metrics_count_sync(&d->m, &stats);	/* what it committed is done */
+		note_failure(d, e.msg);
 		if (imap_broken(d->im)) {
 			imap_close(d->im);
 			d->im = NULL;
@@ -288,6 +390,8 @@ cycle(struct daemon *d)
 	}
 	log_info("event=sync status=ok seen=%u stored=%u duplicates=%u rejected=%u moved=%u",
 	    stats.seen, stats.stored, stats.duplicates, stats.rejected, stats.moved);
+	metrics_count_sync(&d->m, &stats);
+	metrics_cycle_ok(&d->m, time(NULL));
 	return 0;
 }
 
@@ -302,7 +406,10 @@ wait_for_news(struct daemon *d)
 		pause_for(d->cfg->imap.poll_interval);
 		return;
 	}
+	d->m.wait_allowance = IDLE_MAX;	/* IDLE is quiet by design, not a stall */
+	http_publish(d->http, &d->m);
 	r = imap_idle_wait(d->im, IDLE_MAX, wake_pipe[0], &e);
+	d->m.wait_allowance = 0;
 	drain_wake_pipe();
 	if (r < 0) {
 		log_warn("event=imap.idle status=failed reason=\"%s\"", e.msg);
@@ -338,6 +445,7 @@ run(struct daemon *d)
 			reload(d);
 		rc = cycle(d);
 		flush_outbox(d);
+		publish(d);
 		if (d->once || stop_flag)
 			return rc;
 		if (rc != 0) {
@@ -390,11 +498,16 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	if (start_observing(&d) < 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	log_info("event=start version=%s config=%s database=%s", PACKAGE_VERSION,
 	    d.config_path, d.cfg->database);
 	rc = run(&d);
 	log_info("event=stop status=%d", rc);
 out:
+	stop_observing(&d);
 	imap_close(d.im);
 	stop_parts(&d);
 	store_close(d.st);

@@ -97,6 +97,12 @@ count(struct pass *p, int stored, int state, const struct fetched *f, uint32_t u
 	p->stats->stored++;
 	if (state == MSG_REJECTED)
 		p->stats->rejected++;
+	else if (state == MSG_RECORDED)
+		p->stats->recorded++;
+	else if (state == MSG_HELD)
+		p->stats->held++;
+	else if (state == MSG_IGNORED)
+		p->stats->ignored++;
 	if (f->truncated)
 		log_warn("event=rejected uid=%u msgid=%s size=%zu reason=too-large",
 		    uid, f->identity, f->size);
@@ -196,6 +202,7 @@ do_group(struct pass *p, const struct imap_entry *g, size_t n, struct err *e)
 	size_t nfull, nhead;
 	struct moves mv = { .nprocessed = 0 };
 	struct imap_batch *bf = NULL, *bh = NULL;
+	struct sync_stats before = *p->stats;	/* a rolled-back group counts nothing */
 	int r = -1;
 
 	if (triage(p, g, n, full, &nfull, head, &nhead, &mv, e) < 0)
@@ -210,6 +217,7 @@ do_group(struct pass *p, const struct imap_entry *g, size_t n, struct err *e)
 	    store_folder_set(p->st, p->cfg->inbox, p->uidvalidity, p->last_uid, time(NULL), e) < 0 ||
 	    store_commit(p->st, e) < 0) {
 		store_rollback(p->st);
+		*p->stats = before;
 		goto done;
 	}
 	imap_batch_free(bf);

@@ -22,6 +22,7 @@ struct sync_stats {
 	unsigned stored;	/* new rows */
 	unsigned duplicates;	/* already recorded: only moved */
 	unsigned rejected;	/* over the size limit, or rejected by ingest */
+	unsigned recorded, held, ignored;	/* the other final states of new rows */
 	unsigned moved;
 };
 

@@ -619,6 +619,50 @@ test_booleans(void **state)
 	}
 }
 
+/* [http] listen: host:port or [v6]:port; absent or empty means no server. */
+static void
+test_http_listen(void **state)
+{
+	static const char *const bad[] = {
+		"8025", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:80x", ":8025", "[::1]", "::1:8025", "[]:8025", "host/x:80",
+		"http://127.0.0.1:8025",
+	};
+	struct loaded l;
+	char text[256];
+
+	load_text(&l, REQUIRED);
+	assert_non_null(l.cfg);
+	assert_null(l.cfg->http.listen);
+	unload(&l);
+	load_text(&l, REQUIRED "[http]\nlisten = 127.0.0.1:8025\n");
+	assert_non_null(l.cfg);
+	assert_string_equal(l.diag, "");
+	assert_string_equal(l.cfg->http.listen, "127.0.0.1:8025");
+	assert_string_equal(l.cfg->http.host, "127.0.0.1");
+	assert_int_equal(l.cfg->http.port, 8025);
+	unload(&l);
+	load_text(&l, REQUIRED "[http]\nlisten = [::1]:9100\n");
+	assert_non_null(l.cfg);
+	assert_string_equal(l.cfg->http.host, "::1");
+	assert_int_equal(l.cfg->http.port, 9100);
+	unload(&l);
+	load_text(&l, REQUIRED "[http]\nlisten = localhost:65535\n");
+	assert_non_null(l.cfg);
+	assert_string_equal(l.cfg->http.host, "localhost");
+	unload(&l);
+	load_text(&l, REQUIRED "[http]\nlisten =\n");
+	assert_non_null(l.cfg);
+	assert_string_equal(l.diag, "");
+	assert_null(l.cfg->http.listen);
+	unload(&l);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, REQUIRED "[http]\nlisten = %s\n", bad[i]);
+		assert_load_error(text, ":6: bad value for http.listen: '");
+	}
+	assert_load_error(REQUIRED "[http]\nport = 8025\n", ":6: unknown key http.port");
+}
+
 static void
 test_log_levels(void **state)
 {
@@ -891,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_integer_ranges),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_http_listen),
 		cmocka_unit_test(test_relative_paths_resolved),
 		cmocka_unit_test(test_relative_config_path),
 		cmocka_unit_test(test_secret_0600_read),
