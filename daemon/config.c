@@ -37,7 +37,7 @@
 
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
 
-static const char *const sections[] = { "imap", "smtp", "mail", "store", "log",
+static const char *const sections[] = { "imap", "smtp", "mail", "store", "log", "daemon",
 	"http" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -95,6 +95,7 @@ static const struct key keys[] = {
 	{ "store", "database", set_path, OFF(database), 0, 0 },
 	{ "log", "level", set_log_level, OFF(log_level), 0, 0 },
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
+	{ "daemon", "allow_root", set_bool, OFF(allow_root), 0, 0 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -572,8 +573,8 @@ trim(char *s)
 static void
 parse_section(struct parser *p, char *s)
 {
-	size_t len = strlen(s);
-	char *name;
+	size_t len = strlen(s), n = 0;
+	char *name, known[256] = "";
 
 	p->section = SEC_UNKNOWN;	/* until proven otherwise: skip its keys */
 	if (s[len - 1] != ']') {
@@ -587,8 +588,10 @@ parse_section(struct parser *p, char *s)
 			p->section = (int)i;
 			return;
 		}
-	report(p, p->line, "unknown section [%s] (known: imap, smtp, store, log)",
-	    name);
+	for (size_t i = 0; i < NSECTIONS && n < sizeof known; i++)
+		n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+		    i ? ", " : "", sections[i]);
+	report(p, p->line, "unknown section [%s] (known: %s)", name, known);
 }
 
 static const struct key *
@@ -785,6 +788,7 @@ config_defaults(void)
 	cfg->imap.max_message_size = 25 * 1024 * 1024;
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->log_syslog = 0;
+	cfg->allow_root = 0;
 	cfg->smtp.starttls = 1;
 	cfg->smtp.timeout = 60;
 	cfg->mail.answers_per_hour = 10;

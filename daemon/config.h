@@ -8,6 +8,7 @@
  *            require_dkim, authserv_id, default_lang
  *   [store]  database
  *   [log]    level, syslog
+ *   [daemon] allow_root
  *   [http]   listen
  *
  * Unknown sections and keys, missing required keys and bad values are errors
@@ -85,6 +86,7 @@ struct config {
 	struct config_http http;
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
+	int allow_root;		/* [daemon] allow_root; default 0: mercomaild refuses euid 0 */
 };
 
 /* The default config path: SYSCONFDIR/mercomail/mercomail.conf. */

@@ -36,6 +36,13 @@
 #include "store.h"
 #include "sync.h"
 
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#define notify_systemd(state) ((void)sd_notify(0, (state)))	/* Type=notify */
+#else
+#define notify_systemd(state) ((void)0)
+#endif
+
 #define IDLE_MAX 25 * 60	/* re-issue IDLE before servers drop it (RFC 2177: 29 min) */
 #define BACKOFF_MAX 300
 
@@ -435,14 +442,34 @@ check_forms(const struct config *cfg)
 	return EX_OK;
 }
 
+/* Root only when the config says so ([daemon] allow_root); -n only warns. */
+static int
+refuse_root(const struct config *cfg, int check)
+{
+	if (geteuid() != 0 || cfg->allow_root)
+		return EX_OK;
+	if (check) {
+		fprintf(stderr, "mercomaild: warning: as root, mercomaild refuses to run; "
+		    "run it as the mercomail user (see mercomaild(8)) or set "
+		    "allow_root = yes in [daemon]\n");
+		return EX_OK;
+	}
+	fprintf(stderr, "mercomaild: refusing to run as root; run it as the mercomail user "
+	    "(see mercomaild(8)) or set allow_root = yes in [daemon]\n");
+	return EX_CONFIG;
+}
+
 static int
 run(struct daemon *d)
 {
 	int rc;
 
 	for (;;) {
-		if (reload_flag)
+		if (reload_flag) {
+			notify_systemd("RELOADING=1");
 			reload(d);
+			notify_systemd("READY=1");
+		}
 		rc = cycle(d);
 		flush_outbox(d);
 		publish(d);
@@ -475,6 +502,8 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	if ((d.cfg = load_config(d.config_path, &d.password, stderr)) == NULL)
 		return EX_CONFIG;
+	if ((rc = refuse_root(d.cfg, check)) != EX_OK)
+		goto out;
 	if (check) {
 		rc = check_forms(d.cfg);
 		if (rc == EX_OK)
@@ -504,7 +533,9 @@ main(int argc, char **argv)
 	}
 	log_info("event=start version=%s config=%s database=%s", PACKAGE_VERSION,
 	    d.config_path, d.cfg->database);
+	notify_systemd("READY=1");
 	rc = run(&d);
+	notify_systemd("STOPPING=1");
 	log_info("event=stop status=%d", rc);
 out:
 	stop_observing(&d);

@@ -105,5 +105,8 @@ write_config() {
 		echo "database = $db"
 		echo "[log]"
 		echo "level = info"
+		# the tests run as root (OpenSMTPD needs it)
+		echo "[daemon]"
+		echo "allow_root = yes"
 	} > "$file"
 }

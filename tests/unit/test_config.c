@@ -619,6 +619,42 @@ test_booleans(void **state)
 	}
 }
 
+/* [daemon] allow_root: off unless asked for, a boolean, and its own section. */
+static void
+test_daemon_allow_root(void **state)
+{
+	struct config *cfg = config_defaults();
+	struct loaded l;
+
+	assert_non_null(cfg);
+	assert_int_equal(cfg->allow_root, 0);
+	config_free(cfg);
+	load_text(&l, REQUIRED);
+	assert_non_null(l.cfg);
+	assert_int_equal(l.cfg->allow_root, 0);
+	unload(&l);
+	load_text(&l, REQUIRED "[daemon]\nallow_root = yes\n");
+	assert_non_null(l.cfg);
+	assert_string_equal(l.diag, "");
+	assert_int_equal(l.cfg->allow_root, 1);
+	unload(&l);
+	load_text(&l, REQUIRED "[daemon]\n  allow_root = off\n");
+	assert_non_null(l.cfg);
+	assert_int_equal(l.cfg->allow_root, 0);
+	unload(&l);
+	assert_load_error(REQUIRED "[daemon]\nallow_root = root\n",
+	    ":6: bad value for daemon.allow_root: 'root' is not a boolean");
+	assert_load_error(REQUIRED "[daemon]\nallow_root = yes\nallow_root = no\n",
+	    ":7: duplicate key daemon.allow_root (first set on line 6)");
+	/* not a key of another section, nor another key of [daemon] */
+	assert_load_error(REQUIRED "allow_root = yes\n", ":5: unknown key imap.allow_root");
+	assert_load_error(REQUIRED "[daemon]\nuser = mercomail\n",
+	    ":6: unknown key daemon.user");
+	/* the unknown-section message lists every section, [daemon] too */
+	assert_load_error(REQUIRED "[deamon]\n", ":5: unknown section [deamon] "
+	    "(known: imap, smtp, mail, store, log, daemon");
+}
+
 /* [http] listen: host:port or [v6]:port; absent or empty means no server. */
 static void
 test_http_listen(void **state)
@@ -934,6 +970,7 @@ main(void)
 		cmocka_unit_test(test_sizes_with_suffixes),
 		cmocka_unit_test(test_integer_ranges),
 		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_daemon_allow_root),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_http_listen),
 		cmocka_unit_test(test_relative_paths_resolved),
