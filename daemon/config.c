@@ -349,8 +349,14 @@ static int
 set_from(struct parser *p, const struct key *k, const char *val,
     char *why, size_t whysz)
 {
-	if (strchr(val, '@') == NULL) {
-		snprintf(why, whysz, "'%s' is not a mail address", val);
+	const char *at = strchr(val, '@');
+
+	/* a bare address: it is also the envelope sender and the base of the
+	 * signed reply addresses; the display name is [mail] name */
+	if (at == NULL || at == val || at[1] == '\0' || strchr(at + 1, '@') ||
+	    strpbrk(val, " \t<>\"(),;:") != NULL) {
+		snprintf(why, whysz, "'%s' is not a bare mail address (like "
+		    "secretaria@example.org; the name goes in [mail] name)", val);
 		return -1;
 	}
 	return set_string(p, k, val, why, whysz);

@@ -157,7 +157,7 @@ test_full_file_every_key(void **state)
 	    "user = bot\n"
 	    "password_file = /secrets/smtp.pass\n"
 	    "ca_file = /etc/ssl/smtp-ca.pem\n"
-	    "from = Mercociudades <secretaria@mercociudades.example>\n"
+	    "from = secretaria@mercociudades.example\n"
 	    "[store]\n"
 	    "database = /data/mercomail.db\n"
 	    "[log]\n"
@@ -184,8 +184,7 @@ test_full_file_every_key(void **state)
 	assert_string_equal(l.cfg->smtp.user, "bot");
 	assert_string_equal(l.cfg->smtp.password_file, "/secrets/smtp.pass");
 	assert_string_equal(l.cfg->smtp.ca_file, "/etc/ssl/smtp-ca.pem");
-	assert_string_equal(l.cfg->smtp.from,
-	    "Mercociudades <secretaria@mercociudades.example>");
+	assert_string_equal(l.cfg->smtp.from, "secretaria@mercociudades.example");
 	assert_string_equal(l.cfg->database, "/data/mercomail.db");
 	assert_int_equal(l.cfg->log_level, LOG_LVL_DEBUG);
 	assert_int_equal(l.cfg->log_syslog, 1);
@@ -390,6 +389,9 @@ test_smtp_url_checked_and_needs_from(void **state)
 	assert_non_null(l.cfg);
 	assert_string_equal(l.cfg->smtp.url, "smtp://relay.example.org");
 	unload(&l);
+	/* the envelope sender and the base of the reply tokens: a bare address */
+	assert_load_error(REQUIRED "[smtp]\nurl = smtp://relay\nfrom = Red <a@b.org>\n",
+	    ":7: bad value for smtp.from");
 }
 
 /* ------------------------------------------------------- error reporting */
