@@ -114,6 +114,70 @@ ingest_free(struct ingest *in)
 
 /* ------------------------------------------------------------ answers */
 
+/* Every answer template and the variables it is rendered with: the calls
+ * below pass these names, and mercomaild -n checks the files against them. */
+static const struct answer_def {
+	const char *name;
+	const char *vars[7];
+} answer_defs[] = {
+	{ "ack", { "name", "kind_title", "reference", "fields", "subject", "date" } },
+	{ "invalid", { "name", "kind_title", "subject", "errors", "example" } },
+	{ "unknown-sender", { "address", "subject", "example", "network_address" } },
+	{ "not-authorised", { "name", "kind_title", "subject", "reason" } },
+	{ "no-form", { "name", "subject", "kinds" } },
+	{ "bad-token", { "name", "subject", "reason" } },
+	{ "rejected-dkim", { "subject", "address" } },
+};
+#define NANSWERS (sizeof answer_defs / sizeof answer_defs[0])
+
+static size_t
+nvars(const struct answer_def *a)
+{
+	size_t n = 0;
+
+	while (n < 7 && a->vars[n])
+		n++;
+	return n;
+}
+
+/* Load, check and render one template with sample values. */
+static int
+check_one(const char *dir, const char *lang, const struct answer_def *a, FILE *diag)
+{
+	struct tvar v[7];
+	struct err e;
+	struct template *t = template_load(dir, lang, a->name, "txt", &e);
+	char *subject = NULL, *body = NULL;
+	size_t n = nvars(a);
+	int r = -1;
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct tvar){ a->vars[i], "x" };
+	if (t != NULL && template_check(t, a->vars, n, &e) == 0 &&
+	    (subject = template_render_string(t->subject, v, n, TEMPLATE_TEXT, &e)) != NULL &&
+	    (body = template_render_string(t->body, v, n, TEMPLATE_TEXT, &e)) != NULL)
+		r = 0;
+	if (r < 0)
+		fprintf(diag, "%s\n", e.msg);
+	free(subject);
+	free(body);
+	template_free(t);
+	return r;
+}
+
+int
+ingest_check_templates(const char *dir, FILE *diag)
+{
+	static const char *const langs[] = { "es", "pt" };
+	int problems = 0;
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < NANSWERS; i++)
+			problems += check_one(dir, langs[l], &answer_defs[i], diag) < 0;
+	return problems;
+}
+
+
 static const char *
 answer_lang(struct job *j)
 {

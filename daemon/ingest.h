@@ -29,6 +29,11 @@ struct ingest *ingest_new(const struct config *cfg, struct store *st, FILE *diag
     struct err *e);
 void ingest_free(struct ingest *in);		/* accepts NULL */
 
+/* Check that every answer template in dir (es and pt) loads, names only the
+ * variables it is given, and renders. Problems go to diag as path:line;
+ * returns how many there were. */
+int ingest_check_templates(const char *dir, FILE *diag);
+
 /*
  * Decide about the stored message msg_id (raw bytes given), record the
  * outcome and queue its answer. Runs inside the caller's transaction.

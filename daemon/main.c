@@ -427,7 +427,7 @@ wait_for_news(struct daemon *d)
 	}
 }
 
-/* -n: the forms must load too (file:line on stderr). */
+/* -n: the forms and the answer templates must load too (file:line on stderr). */
 static int
 check_forms(const struct config *cfg)
 {
@@ -439,7 +439,8 @@ check_forms(const struct config *cfg)
 		return EX_CONFIG;
 	}
 	form_set_free(fs);
-	return EX_OK;
+	/* every answer text must load and render with the values it gets */
+	return ingest_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
 }
 
 /* Root only when the config says so ([daemon] allow_root); -n only warns. */

@@ -16,7 +16,7 @@ PACKAGES=(
     # libetpan-dev pulls libcurl4-gnutls-dev, which conflicts with the
     # openssl flavour: ask for the gnutls one so apt never has to choose.
     libetpan-dev libcurl4-gnutls-dev libsqlite3-dev libical-dev
-    libcmocka-dev libmicrohttpd-dev libgnutls28-dev
+    libcmocka-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev
     dovecot-imapd dovecot-lmtpd opensmtpd
     sqlite3 python3 openssl ca-certificates
 )

@@ -57,6 +57,7 @@ kill -TERM "$pid"
 wait_for 10 eval '! kill -0 '"$pid"' 2>/dev/null' && ok "SIGTERM stops the daemon promptly" || not_ok "still running after SIGTERM"
 wait "$pid"; rc=$?
 check_eq "exit status 0 after SIGTERM" 0 $rc
+[ "$rc" -eq 0 ] || tail -40 "$LOG"
 check_grep "the stop is logged" "event=stop" "$LOG"
 check_eq "database integrity" ok "$(sql 'PRAGMA integrity_check')"
 finish

@@ -55,6 +55,15 @@ chmod 600 "$HARNESS_PASSWORD_FILE"
 check_eq "-n accepts a good config" 0 $?
 check_grep "-n says configuration OK" "configuration OK" "$W/out.log"
 
+# -n checks the forms and the answer templates too
+cp -r "$MERCOMAIL_SRCDIR/templates" "$W/templates"
+sed -i 's/{{reference}}/{{referencia}}/' "$W/templates/pt/ack.txt"
+sed -i "s|^templates = .*|templates = $W/templates|" "$CONF"
+"$MERCOMAILD" -c "$CONF" -n >"$W/out.log" 2>&1; rc=$?
+check_eq "-n refuses a template that uses an unknown variable (EX_CONFIG)" 78 $rc
+check_grep "and names the file and line" "templates/pt/ack.txt:[0-9]*:.*referencia" "$W/out.log"
+sed -i "s|^templates = .*|templates = $MERCOMAIL_SRCDIR/templates|" "$CONF"
+
 printf 'colour = blue\n' >> "$CONF"
 "$MERCOMAILD" -c "$CONF" -n >"$W/out.log" 2>&1; rc=$?
 check_eq "-n refuses an unknown key (EX_CONFIG)" 78 $rc
