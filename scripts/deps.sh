@@ -18,7 +18,7 @@ PACKAGES=(
     libetpan-dev libcurl4-gnutls-dev libsqlite3-dev libical-dev
     libcmocka-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev
     dovecot-imapd dovecot-lmtpd opensmtpd
-    sqlite3 python3 openssl ca-certificates
+    sqlite3 python3 openssl ca-certificates curl
 )
 
 missing_packages() {

@@ -4,13 +4,7 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
-harness_start
-
-W=$HARNESS_DIR/work
-mkdir -p "$W"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
+start_work
 write_config "$CONF"
 R=$MERCOMAIL_TESTDATA/roster
 cli() { "$MERCOMAIL" -c "$CONF" "$@"; }

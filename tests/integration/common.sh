@@ -38,6 +38,17 @@ token_key() {
 	echo "$f"
 }
 
+# Start the servers (or skip when they are not installed) and make the
+# test's work directory: W, with DB and CONF paths in it.
+start_work() {
+	harness_skip_unless_ready
+	harness_start
+	W=$HARNESS_DIR/work
+	mkdir -p "$W"
+	DB=$W/mercomail.db
+	CONF=$W/mercomail.conf
+}
+
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

@@ -4,13 +4,7 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
-harness_start
-
-W=$HARNESS_DIR/work
-mkdir -p "$W"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
+start_work
 LOG=$W/daemon.log
 write_config "$CONF" idle=yes poll_interval=300
 count() { sql 'SELECT count(*) FROM messages' 2>/dev/null || echo 0; }

@@ -5,13 +5,7 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
-harness_start
-
-W=$HARNESS_DIR/work
-mkdir -p "$W"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
+start_work
 write_config "$CONF" inbox=Entrada
 daemon_once() { "$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1; }
 inbox_count() { mailtool count Entrada; }

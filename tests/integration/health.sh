@@ -6,14 +6,8 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl is missing"; exit 77; }
-harness_start
-
-W=$HARNESS_DIR/work
-mkdir -p "$W"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
+start_work
 LOG=$W/daemon.log
 HTTP_PORT=$(_harness_free_ports 1)
 URL=http://127.0.0.1:$HTTP_PORT

@@ -8,13 +8,8 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
-harness_start
-
-W=$HARNESS_DIR/work
+start_work
 mkdir -p "$W/out"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
 write_config "$CONF" smtp=yes
 T=$MERCOMAIL_SRCDIR/templates
 

@@ -5,13 +5,7 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/common.sh"
-harness_skip_unless_ready
-harness_start
-
-W=$HARNESS_DIR/work
-mkdir -p "$W"
-DB=$W/mercomail.db
-CONF=$W/mercomail.conf
+start_work
 run() { "$MERCOMAILD" -c "$CONF" --once >"$W/out.log" 2>&1; }
 
 mailtool gen 3 --prefix tls >/dev/null
