@@ -284,6 +284,8 @@ mail_debug = $debug
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
 recipient_delimiter = +
+# what a test wants announced, if anything (nomove.sh: no MOVE)
+${HARNESS_IMAP_CAPABILITY:+imap_capability = $HARNESS_IMAP_CAPABILITY}
 # The daemon and the test tools connect side by side; the default of 10 is tight.
 mail_max_userip_connections = 200
 ssl = yes
