@@ -192,6 +192,14 @@ answer_lang(struct job *j)
 	return j->in->cfg->mail.default_lang;
 }
 
+/* Settle the language of the answer (the texts chosen from here on use it). */
+static const char *
+pick_lang(struct job *j)
+{
+	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	return j->lang;
+}
+
 /* A reply address signed for this sender and this mail. */
 static int
 reply_to(struct job *j, char *out, size_t size, struct err *e)
@@ -288,7 +296,7 @@ answer(struct job *j, const char *tmpl, const struct tvar *v, size_t n, struct e
 		return note(j, "no answer: no smtp.from or no sender"), 0;
 	if ((r = rate_ok(j, e)) <= 0)
 		return r < 0 ? -1 : (note(j, "no answer: too many answers to this sender this hour"), 0);
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	if ((data = compose(j, tmpl, v, n, &msgid, &it.len, &ce)) == NULL) {
 		log_error("event=answer status=failed template=%s reason=\"%s\"", tmpl, ce.msg);
 		return note(j, "no answer: the answer could not be written"), 0;
@@ -410,7 +418,7 @@ reject_token(struct job *j, enum why w, struct err *e)
 	    [WHY_FOREIGN] = "issued to someone else" };
 
 	decide(j, MSG_REJECTED, "reply token %s", log_why[w]);
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
 	    TV("reason", why_text(w, j->lang)) };
 	return answer(j, "bad-token", tv, 3, e) < 0 ? -1 : 1;
@@ -493,7 +501,7 @@ unknown_sender(struct job *j, struct err *e)
 	int r;
 
 	decide(j, MSG_HELD, "sender %s is not in the roster", j->who.address);
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	example = app ? form_example(app, j->lang) : NULL;
 	struct tvar tv[] = { TV("address", j->who.address), TV("subject", j->m->subject),
 	    TV("example", example), TV("network_address", j->in->cfg->smtp.from) };
@@ -508,7 +516,7 @@ no_form(struct job *j, struct err *e)
 	char kinds[2048];
 
 	decide(j, MSG_REJECTED, "no form recognised");
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	kinds_list(j, kinds, sizeof kinds);
 	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
 	    TV("kinds", kinds) };
@@ -519,7 +527,7 @@ static int
 not_authorised(struct job *j, const char *why, struct err *e)
 {
 	decide(j, MSG_REJECTED, "not authorised: %s", why);
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	struct tvar tv[] = { TV("name", j->who.name),
 	    TV("kind_title", form_title(j->form, j->lang)), TV("subject", j->m->subject),
 	    TV("reason", why) };
@@ -629,7 +637,7 @@ invalid(struct job *j, struct err *e)
 	int r = 0;
 
 	decide(j, MSG_REJECTED, "the form has errors");
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	errors = lines(j, 1);
 	example = form_example(j->form, j->lang);
 	for (size_t i = 0; i < j->rec->nerrors && r == 0; i++) {
@@ -659,7 +667,7 @@ accepted(struct job *j, struct err *e)
 	    form_record_get(j->rec, "title"), j->now, ref, e) < 0)
 		return -1;
 	decide(j, MSG_RECORDED, "recorded as %s", ref);
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	pick_lang(j);
 	gmtime_r(&j->now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
 	fields = lines(j, 0);
