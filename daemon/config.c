@@ -92,6 +92,7 @@ static const struct key keys[] = {
 	{ "mail", "require_dkim", set_bool, OFF(mail.require_dkim), 0, 0 },
 	{ "mail", "authserv_id", set_string, OFF(mail.authserv_id), 0, 0 },
 	{ "mail", "default_lang", set_lang, OFF(mail.default_lang), 0, 0 },
+	{ "mail", "alarm_minutes", set_int, OFF(mail.alarm_minutes), 0, 40320 },
 	{ "store", "database", set_path, OFF(database), 0, 0 },
 	{ "log", "level", set_log_level, OFF(log_level), 0, 0 },
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
@@ -799,6 +800,7 @@ config_defaults(void)
 	cfg->smtp.timeout = 60;
 	cfg->mail.answers_per_hour = 10;
 	cfg->mail.token_days = 60;
+	cfg->mail.alarm_minutes = 1440;
 	if (dup_default(&cfg->imap.inbox, "INBOX") < 0 ||
 	    dup_default(&cfg->imap.processed, "Processed") < 0 ||
 	    dup_default(&cfg->imap.rejected, "Rejected") < 0 ||

@@ -5,7 +5,7 @@
  *            rejected, poll_interval, idle, timeout, max_message_size
  *   [smtp]   url, user, password_file, ca_file, from, starttls, timeout
  *   [mail]   name, token_key_file, templates, answers_per_hour, token_days,
- *            require_dkim, authserv_id, default_lang
+ *            require_dkim, authserv_id, default_lang, alarm_minutes
  *   [store]  database
  *   [log]    level, syslog
  *   [daemon] allow_root
@@ -68,6 +68,7 @@ struct config_mail {
 	int require_dkim;	/* default 0 */
 	char *authserv_id;	/* whose Authentication-Results to believe */
 	char *default_lang;	/* "es" (default) or "pt" */
+	int alarm_minutes;	/* VALARM of meeting invites, minutes before; 0: none; default 1440 */
 };
 
 /* The HTTP server of mercomaild (/healthz, /metrics). */
