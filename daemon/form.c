@@ -442,6 +442,8 @@ struct field {
 	int range;			/* FT_DATE: a range "from a to" */
 	enum form_type item;		/* FT_LIST: type of the items */
 	int required;
+	char *unless;			/* required only when this other field is absent */
+	int unless_line;
 	struct strlist aliases[NLANG];
 	char *example[NLANG];
 	size_t maxlen;
@@ -507,6 +509,7 @@ static void
 field_clear(struct field *f)
 {
 	free(f->name);
+	free(f->unless);
 	for (int l = 0; l < NLANG; l++) {
 		strlist_free(&f->aliases[l]);
 		free(f->example[l]);
@@ -989,7 +992,7 @@ bad:
 }
 
 static char *
-v_timezone(const char *v, struct verr *ve)
+v_timezone(const char *v, const struct form_lookup *lk, struct verr *ve)
 {
 	size_t segs = 1, seglen = 0;
 
@@ -1010,6 +1013,8 @@ v_timezone(const char *v, struct verr *ve)
 		}
 	}
 	if (segs < 2 || seglen == 0 || strlen(v) > 64)
+		goto bad;
+	if (lk && lk->zone && !lk->zone(lk->ctx, v))
 		goto bad;
 	return strdup(v);
 bad:
@@ -1347,7 +1352,7 @@ validate_one(const struct field *f, enum form_type t, const char *v,
 		r = v_lookup(t, v, lk, ve, 1);
 		break;
 	case FT_TIMEZONE:
-		r = v_timezone(v, ve);
+		r = v_timezone(v, lk, ve);
 		break;
 	case FT_URL:
 		r = v_url(v, ve);
@@ -1679,6 +1684,11 @@ field_key(struct fparse *fp, int line, const char *key, const char *val)
 	} else if (strcmp(key, "required") == 0) {
 		if (parse_bool(val, &f->required))
 			report(fp->ld, fp->path, line, "required: '%s' is not yes or no", val);
+	} else if (strcmp(key, "unless") == 0) {
+		free(f->unless);
+		if ((f->unless = strdup(val)) == NULL)
+			fp->oom = 1;
+		f->unless_line = line;
 	} else if ((l = key_lang(fp, line, key, "aliases")) != -2) {
 		if (l < 0)
 			return;
@@ -1951,6 +1961,25 @@ build_aliases(struct fparse *fp)
 	qsort(fd->alias, fd->nalias, sizeof *fd->alias, alias_cmp);
 }
 
+static const struct field *find_field(const struct form_def *fd, const char *name);
+
+/* "unless = OTHER" must name another field of the same form. */
+static void
+check_unless(struct loader *ld, const char *path, const struct form_def *fd)
+{
+	for (size_t i = 0; i < fd->nfields; i++) {
+		const struct field *f = &fd->fields[i];
+		if (f->unless == NULL)
+			continue;
+		if (find_field(fd, f->unless) == NULL || strcmp(f->unless, f->name) == 0)
+			report(ld, path, f->unless_line, "field '%s': unless names no other field "
+			    "of this form ('%s')", f->name, f->unless);
+		else if (!f->required)
+			report(ld, path, f->unless_line, "field '%s': unless is for required fields",
+			    f->name);
+	}
+}
+
 static struct form_def *
 load_form(struct loader *ld, const char *path, const char *base)
 {
@@ -1970,6 +1999,7 @@ load_form(struct loader *ld, const char *path, const char *base)
 	finish_field(&fp);
 	strlist_free(&fp.keys);
 	struct form_def *fd = fp.fd;
+	check_unless(ld, path, fd);
 	size_t bl = strlen(base) - strlen(".form");
 	if (fd->kind == NULL)
 		report(ld, path, 0, "no 'kind' in [form]");
@@ -2818,6 +2848,20 @@ parse_line(struct pstate *ps, const char *s, size_t n, int lineno)
 	}
 }
 
+/* A required field with "unless = OTHER" may be left out when OTHER was given. */
+static int
+given_instead(const struct form_record *r, const struct form_def *fd, const struct field *f)
+{
+	const struct field *o = f->unless ? find_field(fd, f->unless) : NULL;
+
+	if (o == NULL)
+		return 0;
+	for (size_t k = 0; k < r->nvalues; k++)
+		if (r->values[k].field == o->name)
+			return 1;
+	return 0;
+}
+
 struct form_record *
 form_parse(const struct form_def *fd, const char *body, const struct form_lookup *lk,
     struct err *e)
@@ -2856,7 +2900,7 @@ form_parse(const struct form_def *fd, const char *body, const struct form_lookup
 		for (size_t k = 0; k < r->nvalues; k++)
 			if (r->values[k].field == f->name)
 				have = 1;
-		if (f->required && !have && !ps.bad[i])
+		if (f->required && !have && !ps.bad[i] && !given_instead(r, fd, f))
 			add_error(&ps, FE_MISSING, (long)i, "", NULL, "", ps.empty[i]);
 	}
 	if (ps.oom)

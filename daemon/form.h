@@ -44,6 +44,9 @@ struct form_lookup {
 	int (*city)(void *ctx, const char *name, char *canon, size_t size);
 	/* Return 1 and the slug in canon if name is a unit or body (slug or name in es/pt). */
 	int (*unit)(void *ctx, const char *name, char *canon, size_t size);
+	/* Return 1 if tzid is a time zone the program knows; NULL: any
+	 * well-formed Area/Location name is taken. */
+	int (*zone)(void *ctx, const char *tzid);
 	void *ctx;
 };
 

@@ -131,5 +131,6 @@ sender_form_lookup(struct store *st, struct form_lookup *lk)
 {
 	lk->city = lookup_city;
 	lk->unit = lookup_unit;
+	lk->zone = NULL;	/* the caller adds one that knows the zones */
 	lk->ctx = st;
 }

@@ -91,7 +91,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const langs[] = { "es", "pt", "en" };
-	const struct form_lookup lk = { city, unit, NULL };
+	const struct form_lookup lk = { .city = city, .unit = unit };
 	char *body = malloc(size + 1);
 	char *subject;
 	char *nl;

@@ -71,7 +71,7 @@ unit_lookup(void *ctx, const char *name, char *canon, size_t size)
 	return lookup_in(units, sizeof units / sizeof units[0], name, canon, size);
 }
 
-static const struct form_lookup lk = { city_lookup, unit_lookup, NULL };
+static const struct form_lookup lk = { .city = city_lookup, .unit = unit_lookup };
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -627,6 +627,62 @@ test_missing(void **state)
 	form_record_free(r);
 }
 
+/* "unless": a meeting needs a place unless it has a link, and not both. */
+static void
+test_required_unless(void **state)
+{
+	static const char head[] = "Unidad: cultura\nTítulo: Plenario\nInicio: 2027-03-10 10:00\n";
+	char body[512];
+	struct form_record *r;
+
+	snprintf(body, sizeof body, "%sEnlace: https://meet.example/x\n", head);
+	r = parse("reunion", body);
+	assert_no_errors(r);
+	form_record_free(r);
+	snprintf(body, sizeof body, "%sLugar: Montevideo\n", head);
+	r = parse("reunion", body);
+	assert_no_errors(r);
+	form_record_free(r);
+	r = parse("reunion", head);
+	one_error(r, FE_MISSING, "location", 0);
+	form_record_free(r);
+}
+
+static int
+only_montevideo(void *ctx, const char *tzid)
+{
+	(void)ctx;
+	return strcmp(tzid, "America/Montevideo") == 0;
+}
+
+/* A zone look-up, when given, rejects well-formed names it does not know. */
+static void
+test_zone_lookup(void **state)
+{
+	struct form_lookup zl = lk;
+	struct err e = { "" };
+	const struct form_def *fd = form_set_find(fs, "reunion");
+	static const char base[] = "Unidad: cultura\nTítulo: T\nInicio: 2027-03-10 10:00\n"
+	    "Lugar: X\n";
+	char body[512];
+	struct form_record *r;
+
+	zl.zone = only_montevideo;
+	snprintf(body, sizeof body, "%sZona horaria: America/Montevideo\n", base);
+	assert_non_null(r = form_parse(fd, body, &zl, &e));
+	assert_no_errors(r);
+	assert_string_equal(form_record_get(r, "timezone"), "America/Montevideo");
+	form_record_free(r);
+	snprintf(body, sizeof body, "%sZona horaria: Europe/Atlantis\n", base);
+	assert_non_null(r = form_parse(fd, body, &zl, &e));
+	one_error(r, FE_BAD_VALUE, "timezone", 5);
+	form_record_free(r);
+	/* without a look-up the name only has to be well formed */
+	assert_non_null(r = form_parse(fd, body, &lk, &e));
+	assert_no_errors(r);
+	form_record_free(r);
+}
+
 static const char informe_rest[] = "Actividades: a\nResultados: b\n";
 
 static struct form_record *
@@ -1082,7 +1138,12 @@ test_broken_form_file(void **state)
 		"example.es = x\n"
 		"type = text\n"					/* 25: twice */
 		"garbage line\n"				/* 26: syntax */
-		"[sección]\n",					/* 27: section */
+		"[sección]\n"					/* 27: section */
+		"[field d]\n"
+		"type = text\n"
+		"aliases.es = De\n"
+		"example.es = d\n"
+		"unless = nada\n",				/* 32: unless */
 		"[form]\nkind = distinta\ntitle.es = Otra\nsubject.es = mala\nroles = anyone\n"
 		"[field x]\ntype = text\naliases.es = X\nexample.es = x\n",
 		catalog,
@@ -1108,6 +1169,7 @@ test_broken_form_file(void **state)
 		"mala.form:25: 'type' given twice in this section",
 		"mala.form:26: expected 'key = value' or a [section]",
 		"mala.form:27: unknown section [sección]",
+		"mala.form:32: field 'd': unless names no other field of this form ('nada')",
 		"mala.form:12: alias 'ALFA' of field 'b' is also an alias of field 'a'",
 		"otra.form:2: kind 'distinta' does not match the file name otra.form",
 		"pt/form-errors.txt:1: unknown placeholder {campo}",
@@ -1426,6 +1488,8 @@ main(void)
 		cmocka_unit_test(test_name_variants),
 		cmocka_unit_test(test_continuation_and_longtext),
 		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_required_unless),
+		cmocka_unit_test(test_zone_lookup),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_emails),
