@@ -49,7 +49,7 @@
 #define URL_MAX		2000
 #define TZID_MAX	63
 #define ALARM_MAX	(4 * 7 * 24 * 60)	/* four weeks, in minutes */
-#define REPLY_MAX	(1024 * 1024)	/* bytes of a REPLY read */
+#define REPLY_MAX	(256 * 1024)	/* a REPLY is a few KiB; Outlook's with zones < 16 KiB */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -359,15 +359,28 @@ vtimezone_for(const char *tzid, time_t from, time_t to, struct err *e)
 	icaltimezone *z = zone_get(tzid);
 	icalcomponent *src, *vtz, *c;
 	icalproperty *p;
-	icaltimetype start = utc_time(from), end;
+	icaltimetype start, end;
 
 	if (z == NULL || (src = icaltimezone_get_component(z)) == NULL) {
 		err_set(e, "unknown time zone");
 		return NULL;
 	}
-	/* The window ends a little after the last time so the truncation
-	 * never puts the end on a transition itself. */
-	end = utc_time(to + 86400);
+	/*
+	 * The window is made of whole calendar years (UTC) around the times:
+	 * a zone with DST then changes twice inside it, so both rules are
+	 * kept with their RRULEs. With a window of just the event, libical
+	 * 3.0.16 drops the STANDARD of Europe/Madrid for an event a few days
+	 * before its change, or the RRULE of New York's DAYLIGHT the day
+	 * before (seen with every 6 hours of 2026-2028, tests/unit/test_ical.c
+	 * test_zones_scan).
+	 */
+	start = utc_time(from);
+	start.month = start.day = 1;
+	start.hour = start.minute = start.second = 0;
+	end = utc_time(to);
+	end.year++;
+	end.month = end.day = 1;
+	end.hour = end.minute = end.second = 0;
 	if ((vtz = icalcomponent_new_clone(src)) == NULL) {
 		err_set(e, "out of memory");
 		return NULL;

@@ -52,10 +52,14 @@ struct ical_event {
 
 enum ical_method { ICAL_REQUEST, ICAL_CANCEL };
 
-/* Set libical up once (TZID prefix ""). Safe to call more than once. */
+/* Set libical up once: errors in input are not fatal. Every function here
+ * calls it, so calling it first is optional. (libical 3.0.16 ignores an
+ * empty TZID prefix; the TZIDs are written here, without prefix.) */
 void ical_init(void);
 
-/* 1 if tzid is an IANA zone libical can write a VTIMEZONE for. */
+/* 1 if tzid is an IANA zone libical can write a VTIMEZONE for (Debian's
+ * libical reads /usr/share/zoneinfo; names with "..", a leading '/' or
+ * characters other than letters, digits, _ - + / are refused). */
 int ical_zone_known(const char *tzid);
 
 /* Wall-clock time in tzid -> UTC seconds. -1 with e set for an unknown zone
@@ -66,12 +70,28 @@ int ical_local_to_utc(const char *tzid, int year, int month, int day, int hour, 
 /* UTC seconds -> "YYYY-MM-DD HH:MM" in tzid, for texts. -1 on an unknown zone. */
 int ical_format_local(time_t t, const char *tzid, char *out, size_t size);
 
-/* An invite or a cancel. Returns the iCalendar text (caller frees), or NULL
- * with e set. */
+/*
+ * An invite or a cancel. Returns the iCalendar text (caller frees), or NULL
+ * with e set: unknown zone, end before start, an organizer, SENT-BY or
+ * attendee address that is not a plain addr-spec (blanks, controls, quotes
+ * and , ; : < > are refused, not cleaned), an unknown ROLE or PARTSTAT, no
+ * attendee, a UID with a control character or over 255 bytes.
+ * DESCRIPTION gets the URL on a line of its own unless it holds it already;
+ * the URL property is written only when url is a URI without blanks or
+ * controls. REQUEST: RSVP=TRUE on each ATTENDEE, a VALARM when
+ * alarm_minutes > 0. CANCEL: STATUS:CANCELLED, no RSVP, no VALARM.
+ * The VTIMEZONE covers [start, end] (see ical.c for what libical gives).
+ */
 char *ical_build(const struct ical_event *ev, enum ical_method method, struct err *e);
 
-/* A feed of n events (n may be 0) named calname. Returns the iCalendar
- * text (caller frees), or NULL with e set. */
+/*
+ * A feed of n events (n may be 0) named calname. Returns the iCalendar
+ * text (caller frees), or NULL with e set ("event N: ..."). A feed is
+ * public: it has no ATTENDEE (RFC 5546 has none in PUBLISH) and no RSVP;
+ * STATUS follows ev->cancelled. One VTIMEZONE per TZID, covering that
+ * zone's events, in TZID order. The bytes depend only on the arguments
+ * (and the system's tzdata): same input, same output.
+ */
 char *ical_build_feed(const char *calname, const struct ical_event *evs, size_t n,
     struct err *e);
 
@@ -86,9 +106,17 @@ struct ical_reply {
 	char tzid[64];		/* the DTSTART TZID as given (may be a Windows name), "" if none */
 };
 
-/* Read an iTIP REPLY. Returns 0, or -1 with e set to a reason fit for the
- * sender ("no ATTENDEE", "several ATTENDEEs", "not a REPLY", ...). Never
- * crashes or leaks on malformed input. */
+/*
+ * Read an iTIP REPLY (at most 256 KiB, no NUL). Returns 0, or -1 with e set
+ * to a reason fit for the sender: "not a complete iCalendar object",
+ * "not a REPLY (METHOD:REQUEST)", "no VEVENT", "several VEVENTs", "no UID",
+ * "UID too long", "no ATTENDEE", "several ATTENDEEs (a REPLY has exactly
+ * one)", "the ATTENDEE is not a mail address", "no PARTSTAT", "PARTSTAT is
+ * not ACCEPTED, DECLINED, TENTATIVE or DELEGATED". On -1, r is all zero.
+ * Never crashes or leaks on malformed input (tests/fuzz/fuzz_itip.c).
+ * libical prints a line on stderr for some malformed lines (compiled in,
+ * cannot be turned off).
+ */
 int ical_parse_reply(const char *ics, size_t len, struct ical_reply *r, struct err *e);
 
 #endif

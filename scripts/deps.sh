@@ -19,6 +19,7 @@ PACKAGES=(
     libcmocka-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev
     dovecot-imapd dovecot-lmtpd opensmtpd
     sqlite3 python3 openssl ca-certificates curl
+    python3-icalendar   # tests/integration/icalcheck.py: a parser nobody here wrote
 )
 
 missing_packages() {

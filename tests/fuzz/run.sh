@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
-# SECONDS per target (default 60); TARGET is mime, trim, form, config or auth
+# SECONDS per target (default 60); TARGET is mime, trim, form, config, auth or itip
 # (default: all). Builds with clang + ASan/UBSan/libFuzzer straight from the
 # daemon/*.c sources into build/fuzz/, seeds each corpus from tests/data, runs
 # each target with -max_total_time=SECONDS and prints "TARGET: N runs, no
@@ -14,7 +14,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out="$src/build/fuzz"
-all="mime trim form config auth"
+all="mime trim form config auth itip"
 
 secs=60
 case "${1:-}" in
@@ -68,12 +68,14 @@ sources() {
 	form) echo "form.c text.c err.c" ;;
 	config) echo "config.c err.c" ;;
 	auth) echo "auth.c err.c" ;;
+	itip) echo "ical.c text.c err.c" ;;
 	esac
 }
 libs() {
 	case $1 in
 	mime) pc --cflags --libs libetpan ;;
 	auth) pc --cflags --libs gnutls ;;
+	itip) pc --cflags --libs libical ;;
 	*) echo "" ;;
 	esac
 }
@@ -84,6 +86,7 @@ seeds() {
 	form) ls "$src"/tests/data/forms/* ;;
 	config) ls "$src"/contrib/mercomail.conf.example ;;
 	auth) ;;
+	itip) ls "$src"/tests/data/itip/*.ics ;;
 	esac 2>/dev/null || true
 }
 

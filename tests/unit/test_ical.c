@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <libical/ical.h>
+
 #include "ical.h"
 
 /*
@@ -380,6 +382,99 @@ test_zones(void **state)
 	}
 	/* Chile keeps DST: its zone must say so */
 	assert_int_equal(santiago_dst, 5);
+}
+
+/* The UTC offset at t by the VTIMEZONE of ics (read back with libical). */
+static int
+offset_in_output(const char *ics, time_t t)
+{
+	icalcomponent *root = icalparser_parse_string(ics), *vtz, *copy;
+	icaltimezone *z;
+	icaltimetype u = icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone());
+	int off, dst;
+
+	assert_non_null(root);
+	vtz = icalcomponent_get_first_component(root, ICAL_VTIMEZONE_COMPONENT);
+	assert_non_null(vtz);
+	copy = icalcomponent_new_clone(vtz);
+	z = icaltimezone_new();
+	assert_int_equal(icaltimezone_set_component(z, copy), 1);
+	off = icaltimezone_get_utc_offset_of_utc_time(z, &u, &dst);
+	icaltimezone_free(z, 1);
+	icalcomponent_free(root);
+	return off;
+}
+
+static int
+offset_builtin(const char *tzid, time_t t)
+{
+	icaltimetype u = icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone());
+	int dst;
+
+	return icaltimezone_get_utc_offset_of_utc_time(
+	    icaltimezone_get_builtin_timezone(tzid), &u, &dst);
+}
+
+static int
+count_str(const char *s, const char *w)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, w)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * Meetings at many times of 2026-2028 (every 71 hours, so every hour of the
+ * day and every season comes up), in the network's zones and a few with DST
+ * in the north: the truncated VTIMEZONE keeps one STANDARD (and one DAYLIGHT
+ * with DST, both with RRULE), no RDATE, and gives the offsets of the zone
+ * database at the start and the end.
+ */
+static void
+test_zones_scan(void **state)
+{
+	static const char *const extra[] = { "Europe/Madrid", "America/New_York",
+		"Pacific/Easter", "Europe/Lisbon" };
+	struct ical_attendee at = { "a@b.test", NULL, NULL, NULL };
+
+	(void)state;
+	for (size_t z = 0; z < NZONES + 4; z++) {
+		const char *tzid = z < NZONES ? zones[z] : extra[z - NZONES];
+
+		for (time_t t = 1767225600; t < 1861920000; t += 71 * 3600) {
+			struct ical_event ev;
+			struct err e = { { 0 } };
+			char *s;
+			int std, day;
+
+			memset(&ev, 0, sizeof ev);
+			ev.uid = "u@x.test";
+			ev.dtstamp = t;
+			ev.start = t;
+			ev.end = t + 3 * 3600;
+			ev.tzid = tzid;
+			ev.organizer = "o@x.test";
+			ev.attendees = &at;
+			ev.nattendees = 1;
+			s = ical_build(&ev, ICAL_REQUEST, &e);
+			if (s == NULL)
+				fail_msg("%s: %s", tzid, e.msg);
+			std = count_str(s, "BEGIN:STANDARD");
+			day = count_str(s, "BEGIN:DAYLIGHT");
+			if (std != 1 || day > 1 || count_str(s, "RDATE") != 0 ||
+			    (day == 1 && count_str(s, "RRULE:") != 2))
+				fail_msg("%s at %lld: %d STANDARD, %d DAYLIGHT, %d RRULE, %d RDATE",
+				    tzid, (long long)t, std, day, count_str(s, "RRULE:"),
+				    count_str(s, "RDATE"));
+			if (offset_in_output(s, ev.start) != offset_builtin(tzid, ev.start) ||
+			    offset_in_output(s, ev.end) != offset_builtin(tzid, ev.end))
+				fail_msg("%s at %lld: the VTIMEZONE gives another offset", tzid,
+				    (long long)t);
+			free(s);
+		}
+	}
 }
 
 /* The offsets: known UTC times for a few zones and seasons. */
@@ -947,6 +1042,17 @@ test_reply_variations(void **state)
 
 	/* NUL bytes, empty input, huge input */
 	assert_int_equal(ical_parse_reply(good, len + 1, &r, &e), -1);
+	assert_non_null(strstr(e.msg, "NUL"));
+	{
+		size_t n = 300 * 1024;
+		char *huge = malloc(n);
+		assert_non_null(huge);
+		memset(huge, ' ', n);
+		memcpy(huge, good, len);	/* a good reply followed by blanks */
+		assert_int_equal(ical_parse_reply(huge, n, &r, &e), -1);
+		assert_non_null(strstr(e.msg, "larger than"));
+		free(huge);
+	}
 	assert_int_equal(ical_parse_reply("", 0, &r, &e), -1);
 	assert_int_equal(ical_parse_reply(NULL, 0, &r, &e), -1);
 	free(good);
@@ -984,6 +1090,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_zones_scan),
 		cmocka_unit_test(test_local_to_utc),
 		cmocka_unit_test(test_valarm),
 		cmocka_unit_test(test_cancel),
