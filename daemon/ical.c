@@ -23,7 +23,8 @@
  *    so the TZID of the copy and the TZID parameters are written here with
  *    the plain IANA name. TZUNTIL (RFC 7808, added by the truncation) and
  *    X-LIC-LOCATION are removed. An RDATE left before the window becomes the
- *    DTSTART of its observance.
+ *    DTSTART of its observance. RRULEs that Outlook cannot read (BYDAY with
+ *    BYMONTHDAY, as libical writes Chile's) are rewritten (outlook_rrule).
  *  - Replies are parsed with icalparser and only read: never merged,
  *    normalised or written back.
  */
@@ -349,6 +350,86 @@ drop_old_rdates(icalcomponent *obs, icaltimetype start)
 		icalproperty_set_dtstart(dtp, latest);
 }
 
+static int
+by_empty(const short *a)
+{
+	return a[0] == ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/*
+ * Outlook reads the RRULE of a VTIMEZONE only as FREQ=YEARLY with BYMONTH
+ * and one BYDAY with an ordinal ("1SU", "-1SU"), never BYDAY and BYMONTHDAY
+ * together ([MS-OXCICAL] 2.1.3.1.1.19.2.2). libical writes Chile's rule
+ * (tzdata: the first Saturday at 24:00) as BYDAY=SU;BYMONTHDAY=2,3,4,5,6,7,8.
+ * Rewritten here when it is one of:
+ *  - the days 7n+1 .. 7n+7: BYDAY=(n+1)XX, same time;
+ *  - the days 7n+2 .. 7n+8 at 00:00: the day before is the (n+1)th of the
+ *    weekday before, so BYDAY=(n+1)YY at 23:59:59 of that day, one second
+ *    early (what Windows itself says for Chile).
+ * Anything else is left as libical wrote it.
+ */
+static void
+outlook_rrule(icalcomponent *obs)
+{
+	icalproperty *rp = icalcomponent_get_first_property(obs, ICAL_RRULE_PROPERTY);
+	icalproperty *dp = icalcomponent_get_first_property(obs, ICAL_DTSTART_PROPERTY);
+	struct icalrecurrencetype r, nr;
+	icaltimetype start;
+	int d, k, pos, month, dow, shift = 0;
+	char until[24] = "", rule[128];
+	const char *wd;
+
+	if (rp == NULL || dp == NULL)
+		return;
+	r = icalproperty_get_rrule(rp);
+	start = icalproperty_get_dtstart(dp);
+	if (r.freq != ICAL_YEARLY_RECURRENCE || r.interval > 1 || r.count != 0 ||
+	    by_empty(r.by_day) || !by_empty(r.by_day + 1) ||
+	    icalrecurrencetype_day_position(r.by_day[0]) != 0 ||
+	    by_empty(r.by_month) || !by_empty(r.by_month + 1) ||
+	    !by_empty(r.by_second) || !by_empty(r.by_minute) || !by_empty(r.by_hour) ||
+	    !by_empty(r.by_year_day) || !by_empty(r.by_week_no) || !by_empty(r.by_set_pos))
+		return;
+	month = r.by_month[0];
+	d = r.by_month_day[0];
+	if (month < 1 || month > 12 || d < 1)
+		return;
+	for (k = 0; k < 7; k++)
+		if (r.by_month_day[k] != d + k)
+			return;
+	if (!by_empty(r.by_month_day + 7))
+		return;
+	dow = (int)icalrecurrencetype_day_day_of_week(r.by_day[0]);
+	if (dow < 1 || dow > 7)
+		return;
+	if ((d - 1) % 7 == 0 && d <= 22) {
+		pos = (d - 1) / 7 + 1;
+	} else if ((d - 2) % 7 == 0 && d <= 23 && start.hour == 0 && start.minute == 0 &&
+	    start.second == 0) {
+		pos = (d - 2) / 7 + 1;
+		dow = dow == 1 ? 7 : dow - 1;
+		shift = 1;
+	} else {
+		return;
+	}
+	wd = icalrecur_weekday_to_string((icalrecurrencetype_weekday)dow);
+	if (wd == NULL)
+		return;
+	if (!icaltime_is_null_time(r.until))
+		snprintf(until, sizeof until, ";UNTIL=%04d%02d%02dT%02d%02d%02d%s", r.until.year,
+		    r.until.month, r.until.day, r.until.hour, r.until.minute, r.until.second,
+		    icaltime_is_utc(r.until) ? "Z" : "");
+	snprintf(rule, sizeof rule, "FREQ=YEARLY%s;BYDAY=%d%s;BYMONTH=%d", until, pos, wd, month);
+	nr = icalrecurrencetype_from_string(rule);
+	if (nr.freq != ICAL_YEARLY_RECURRENCE)
+		return;
+	icalproperty_set_rrule(rp, nr);
+	if (shift) {
+		icaltime_adjust(&start, 0, 0, 0, -1);
+		icalproperty_set_dtstart(dp, start);
+	}
+}
+
 /*
  * The VTIMEZONE of tzid for times in [from, to]: a copy of libical's zone
  * truncated for Outlook, TZID without prefix. NULL with e set.
@@ -394,8 +475,10 @@ vtimezone_for(const char *tzid, time_t from, time_t to, struct err *e)
 	}
 	icalcomponent_add_property(vtz, icalproperty_new_tzid(tzid));
 	for (c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
-	    c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT))
+	    c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
 		drop_old_rdates(c, start);
+		outlook_rrule(c);
+	}
 	return vtz;
 }
 

@@ -228,6 +228,34 @@ save_sample(const char *name, const char *ics)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* Every RRULE of a VTIMEZONE in the form Outlook reads ([MS-OXCICAL]
+ * 2.1.3.1.1.19.2.2): YEARLY, BYMONTH, one BYDAY with an ordinal, no
+ * BYMONTHDAY next to it. */
+static void
+outlook_rrules(const char *ics, const char *tzid)
+{
+	struct lines L = unfold(ics);
+	int end = find_line(&L, 0, "END:VTIMEZONE", 0);
+
+	for (int i = 0; i < end; i++) {
+		const char *v = L.v[i], *by = strstr(v, "BYDAY=");
+
+		if (strncmp(v, "RRULE:", 6) != 0)
+			continue;
+		if (strstr(v, "FREQ=YEARLY") == NULL || strstr(v, "BYMONTH=") == NULL ||
+		    strstr(v, "BYMONTHDAY") != NULL || by == NULL) {
+			fail_msg("%s: '%s' is not in Outlook's form", tzid, v);
+			continue;
+		}
+		by += 6;
+		if (*by == '-')
+			by++;
+		if (!(*by >= '1' && *by <= '5') || strlen(by) < 3 || (by[3] != ';' && by[3] != '\0'))
+			fail_msg("%s: BYDAY of '%s' is not one ordinal weekday", tzid, v);
+	}
+	lines_free(&L);
+}
+
 /* ---- a sample event -------------------------------------------------------- */
 
 static const struct ical_attendee sample_attendees[] = {
@@ -370,6 +398,15 @@ test_zones(void **state)
 				if (strcmp(zones[z], "America/Santiago") == 0)
 					santiago_dst++;
 			}
+			outlook_rrules(s, zones[z]);
+			if (strcmp(zones[z], "America/Santiago") == 0) {
+				/* tzdata: the first Saturday at 24:00, for Outlook 23:59:59 */
+				assert_line(&L, "DTSTART:20190406T235959");
+				assert_line(&L, "DTSTART:20230902T235959");
+				assert_int_equal(count_lines(&L, "RRULE:FREQ=YEARLY;UNTIL=", 1), 2);
+				assert_true(strstr(s, ";BYDAY=1SA;BYMONTH=4\r\n") != NULL);
+				assert_true(strstr(s, ";BYDAY=1SA;BYMONTH=9\r\n") != NULL);
+			}
 			snprintf(want, sizeof want, "DTSTART;TZID=%s:%04d%02d15T100000", zones[z],
 			    dates[d][0], dates[d][1]);
 			assert_line(&L, want);
@@ -468,6 +505,7 @@ test_zones_scan(void **state)
 				fail_msg("%s at %lld: %d STANDARD, %d DAYLIGHT, %d RRULE, %d RDATE",
 				    tzid, (long long)t, std, day, count_str(s, "RRULE:"),
 				    count_str(s, "RDATE"));
+			outlook_rrules(s, tzid);
 			if (offset_in_output(s, ev.start) != offset_builtin(tzid, ev.start) ||
 			    offset_in_output(s, ev.end) != offset_builtin(tzid, ev.end))
 				fail_msg("%s at %lld: the VTIMEZONE gives another offset", tzid,
