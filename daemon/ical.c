@@ -99,8 +99,8 @@ zone_get(const char *tzid)
 	return icaltimezone_get_builtin_timezone(tzid);
 }
 
-int
-ical_zone_known(const char *tzid)
+static int
+zone_known(const char *tzid)
 {
 	return zone_get(tzid) != NULL;
 }
@@ -561,7 +561,7 @@ check_event(const struct ical_event *ev, enum mode mode, struct err *e)
 		return err_set(e, "the event ends before it starts");
 	if (ev->alarm_minutes < 0 || ev->alarm_minutes > ALARM_MAX)
 		return err_set(e, "alarm out of range (0 to %d minutes)", ALARM_MAX);
-	if (!ical_zone_known(ev->tzid))
+	if (!zone_known(ev->tzid))
 		return err_set(e, "unknown time zone '%.64s'", ev->tzid ? ev->tzid : "");
 	if (!addr_ok(ev->organizer))
 		return err_set(e, "invalid organizer address");
@@ -790,8 +790,8 @@ finish(icalcomponent *cal, struct err *e)
 	return out;
 }
 
-char *
-ical_build(const struct ical_event *ev, enum ical_method method, struct err *e)
+static char *
+build(const struct ical_event *ev, enum ical_method method, struct err *e)
 {
 	enum mode mode = method == ICAL_CANCEL ? MODE_CANCEL : MODE_REQUEST;
 	icalcomponent *cal, *vtz, *v;
@@ -871,8 +871,8 @@ add_feed_zones(icalcomponent *cal, const struct ical_event *evs, size_t n, struc
 	return rc;
 }
 
-char *
-ical_build_feed(const char *calname, const struct ical_event *evs, size_t n, struct err *e)
+static char *
+build_feed(const char *calname, const struct ical_event *evs, size_t n, struct err *e)
 {
 	icalcomponent *cal;
 	icalproperty *p;
@@ -927,8 +927,8 @@ ical_build_feed(const char *calname, const struct ical_event *evs, size_t n, str
 
 /* ---- times --------------------------------------------------------------- */
 
-int
-ical_local_to_utc(const char *tzid, int year, int month, int day, int hour, int minute,
+static int
+local_to_utc(const char *tzid, int year, int month, int day, int hour, int minute,
     time_t *out, struct err *e)
 {
 	icaltimezone *z = zone_get(tzid);
@@ -950,8 +950,8 @@ ical_local_to_utc(const char *tzid, int year, int month, int day, int hour, int 
 	return 0;
 }
 
-int
-ical_format_local(time_t t, const char *tzid, char *out, size_t size)
+static int
+format_local(time_t t, const char *tzid, char *out, size_t size)
 {
 	icaltimezone *z = zone_get(tzid);
 	icaltimetype lt;
@@ -1138,8 +1138,8 @@ read_reply(icalcomponent *cal, struct ical_reply *r, struct err *e)
 	return 0;
 }
 
-int
-ical_parse_reply(const char *ics, size_t len, struct ical_reply *r, struct err *e)
+static int
+parse_reply(const char *ics, size_t len, struct ical_reply *r, struct err *e)
 {
 	icalcomponent *root, *cal;
 	char *copy;
@@ -1167,5 +1167,82 @@ ical_parse_reply(const char *ics, size_t len, struct ical_reply *r, struct err *
 		icalcomponent_free(root);
 	if (rc < 0)
 		memset(r, 0, sizeof *r);
+	return rc;
+}
+
+/* ---- the public functions, one at a time --------------------------------- */
+
+/*
+ * libical 3.0.16 reads its list of builtin zones without its own lock while
+ * another thread adds a zone to it (ThreadSanitizer, with invites built in
+ * the main loop and feeds in the HTTP thread at once): every call into
+ * libical from this file holds this lock.
+ */
+static pthread_mutex_t ical_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+ical_zone_known(const char *tzid)
+{
+	int rc;
+
+	pthread_mutex_lock(&ical_lock);
+	rc = zone_known(tzid);
+	pthread_mutex_unlock(&ical_lock);
+	return rc;
+}
+
+int
+ical_local_to_utc(const char *tzid, int year, int month, int day, int hour, int minute,
+    time_t *out, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&ical_lock);
+	rc = local_to_utc(tzid, year, month, day, hour, minute, out, e);
+	pthread_mutex_unlock(&ical_lock);
+	return rc;
+}
+
+int
+ical_format_local(time_t t, const char *tzid, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&ical_lock);
+	rc = format_local(t, tzid, out, size);
+	pthread_mutex_unlock(&ical_lock);
+	return rc;
+}
+
+char *
+ical_build(const struct ical_event *ev, enum ical_method method, struct err *e)
+{
+	char *s;
+
+	pthread_mutex_lock(&ical_lock);
+	s = build(ev, method, e);
+	pthread_mutex_unlock(&ical_lock);
+	return s;
+}
+
+char *
+ical_build_feed(const char *calname, const struct ical_event *evs, size_t n, struct err *e)
+{
+	char *s;
+
+	pthread_mutex_lock(&ical_lock);
+	s = build_feed(calname, evs, n, e);
+	pthread_mutex_unlock(&ical_lock);
+	return s;
+}
+
+int
+ical_parse_reply(const char *ics, size_t len, struct ical_reply *r, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&ical_lock);
+	rc = parse_reply(ics, len, r, e);
+	pthread_mutex_unlock(&ical_lock);
 	return rc;
 }
