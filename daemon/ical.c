@@ -30,7 +30,6 @@
  */
 
 #include <ctype.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
