@@ -896,6 +896,8 @@ build_feed(const char *calname, const struct ical_event *evs, size_t n, struct e
 		err_set(e, "out of memory");
 		return NULL;
 	}
+	/* libical escapes only the backslash of an X- value (not , or ;):
+	 * enough for the readers, which unescape \\ \, \; \n alike */
 	p = icalproperty_new_x(name);
 	icalproperty_set_x_name(p, "X-WR-CALNAME");
 	icalcomponent_add_property(cal, p);
