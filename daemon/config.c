@@ -84,6 +84,9 @@ static const struct key keys[] = {
 	{ "smtp", "from", set_from, OFF(smtp.from), 0, 0 },
 	{ "smtp", "starttls", set_bool, OFF(smtp.starttls), 0, 0 },
 	{ "smtp", "timeout", set_int, OFF(smtp.timeout), 1, 3600 },
+	{ "smtp", "retry_first", set_int, OFF(smtp.retry_first), 1, 86400 },
+	{ "smtp", "retry_max", set_int, OFF(smtp.retry_max), 1, 7 * 86400 },
+	{ "smtp", "retry_max_age", set_int, OFF(smtp.retry_max_age), 60, 30 * 86400 },
 	{ "mail", "name", set_string, OFF(mail.name), 0, 0 },
 	{ "mail", "token_key_file", set_path, OFF(mail.token_key_file), 0, 0 },
 	{ "mail", "templates", set_path, OFF(mail.templates), 0, 0 },
@@ -798,6 +801,9 @@ config_defaults(void)
 	cfg->allow_root = 0;
 	cfg->smtp.starttls = 1;
 	cfg->smtp.timeout = 60;
+	cfg->smtp.retry_first = 60;
+	cfg->smtp.retry_max = 6 * 3600;
+	cfg->smtp.retry_max_age = 3 * 86400;
 	cfg->mail.answers_per_hour = 10;
 	cfg->mail.token_days = 60;
 	cfg->mail.alarm_minutes = 1440;

@@ -3,7 +3,8 @@
  *
  *   [imap]   url, user, password_file, ca_file, starttls, inbox, processed,
  *            rejected, poll_interval, idle, timeout, max_message_size
- *   [smtp]   url, user, password_file, ca_file, from, starttls, timeout
+ *   [smtp]   url, user, password_file, ca_file, from, starttls, timeout,
+ *            retry_first, retry_max, retry_max_age
  *   [mail]   name, token_key_file, templates, answers_per_hour, token_days,
  *            require_dkim, authserv_id, default_lang, alarm_minutes
  *   [store]  database
@@ -56,6 +57,9 @@ struct config_smtp {
 	char *from;		/* the address mercomail writes as */
 	int starttls;		/* smtp://: require STARTTLS (default 1); smtps:// ignores it */
 	int timeout;		/* seconds, default 60 */
+	int retry_first;	/* seconds before the first retry of a mail, default 60 */
+	int retry_max;		/* longest wait between retries, default 6 h */
+	int retry_max_age;	/* a mail still unsent this long after queueing fails, default 3 days */
 };
 
 /* How mercomail answers and whom it believes. */

@@ -360,13 +360,18 @@ decide(struct job *j, enum msg_state state, const char *fmt, ...)
 #define TV(n, v) { (n), (v) }
 
 static int
-automatic(struct job *j)
+automatic(struct job *j, struct err *e)
 {
 	char why[160];
+	int b;
 
 	if (!autoreply_check(j->m, j->in->cfg->smtp.from, why, sizeof why))
 		return 0;
-	return decide(j, MSG_IGNORED, "automatic mail, not answered: %s", why);
+	/* a delivery report about a mail we sent: that recipient failed */
+	if ((b = outbox_bounce_note(j->in->st, j->msg_id, j->now, e)) < 0)
+		return -1;
+	return decide(j, MSG_IGNORED, "automatic mail, not answered: %s%s", why,
+	    b ? "; bounce recorded" : "");
 }
 
 /* With require_dkim, only our border server's verdict counts. */
@@ -738,7 +743,7 @@ run(struct job *j, struct err *e)
 {
 	int r;
 
-	if ((r = identify(j, e)) != 0 || (r = automatic(j)) != 0 ||
+	if ((r = identify(j, e)) != 0 || (r = automatic(j, e)) != 0 ||
 	    (r = unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
 		return r;
 	return submission(j, e);

@@ -1,14 +1,30 @@
 #include "buildconf.h"
 
+/*
+ * outbox — see outbox.h.
+ *
+ * One row is one message to one recipient, so the row's state is that
+ * recipient's state: 2xx sent, 5xx failed (for that recipient only), 4xx
+ * queued again with a growing, jittered delay, and given up after
+ * [smtp] retry_max_age. A connection that cannot be had (or that the server
+ * drops) stops the round: every other row would meet the same fate.
+ *
+ * The one window for a duplicate: the server has accepted a message (the
+ * final 250 after DATA) and the process dies before mark() commits "sent".
+ * The row is still 'queued' and the next round sends it again. Each row is
+ * marked right after its own transfer, in its own statement (autocommit),
+ * so at most that one message is resent, never a batch; it keeps its
+ * Message-ID, so clients show it once. Marking before sending would turn
+ * the duplicate into a loss, which is worse.
+ */
+
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "bounce.h"
 #include "log.h"
 #include "outbox.h"
-
-#define RETRY_FIRST 60			/* seconds before the first retry */
-#define RETRY_MAX (6 * 3600)		/* never wait longer than this between tries */
-#define GIVE_UP_AFTER (5 * 86400)	/* a mail still unsent after 5 days has failed */
 
 static int
 prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, struct err *e)
@@ -25,7 +41,8 @@ outbox_enqueue(struct store *st, const struct outbox_item *it, time_t now, struc
 	int64_t id = -1;
 
 	if (prepare(st, "INSERT INTO outbox (created_at, purpose, message_id, mail_from,"
-	    " rcpt, msgid, data, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s, e) < 0)
+	    " rcpt, msgid, data, next_attempt, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    &s, e) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_text(s, 2, it->purpose, -1, SQLITE_STATIC);
@@ -36,6 +53,8 @@ outbox_enqueue(struct store *st, const struct outbox_item *it, time_t now, struc
 	sqlite3_bind_text(s, 6, it->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 7, it->data, (int)it->len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, now);
+	if (it->unit_id > 0)
+		sqlite3_bind_int64(s, 9, it->unit_id);
 	if (sqlite3_step(s) == SQLITE_DONE)
 		id = sqlite3_last_insert_rowid(store_db(st));
 	else
@@ -85,6 +104,14 @@ outbox_depth(struct store *st, time_t now, int64_t *oldest_age, struct err *e)
 	    NULL, 0, e);
 }
 
+int64_t
+outbox_next_retry(struct store *st, struct err *e)
+{
+	/* rows never tried are sent by the flush after the next pass anyway */
+	return query_int(st, "SELECT coalesce(min(next_attempt), 0) FROM outbox"
+	    " WHERE state = 'queued' AND attempts > 0", NULL, 0, e);
+}
+
 struct queued {
 	int64_t id, created, attempts;
 	char *from, *rcpt, *msgid, *data;
@@ -118,16 +145,19 @@ column_dup(sqlite3_stmt *s, int i)
 /* The oldest mail due now: 1 found, 0 none, -1 error. One at a time keeps
  * memory flat whatever the queue holds. */
 static int
-next_due(struct store *st, time_t now, struct queued *q, struct err *e)
+next_due(struct store *st, time_t now, int64_t after, struct queued *q, struct err *e)
 {
 	sqlite3_stmt *s;
 	int r;
 
+	/* after: rows are taken in id order once per round, so a row that was
+	 * just deferred (and might be due again) is not retried in the same round */
 	if (prepare(st, "SELECT id, created_at, attempts, mail_from, rcpt, msgid, data"
-	    " FROM outbox WHERE state = 'queued' AND next_attempt <= ? ORDER BY id LIMIT 1",
-	    &s, e) < 0)
+	    " FROM outbox WHERE state = 'queued' AND next_attempt <= ? AND id > ?"
+	    " ORDER BY id LIMIT 1", &s, e) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, after);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
 		q->id = sqlite3_column_int64(s, 0);
@@ -149,13 +179,13 @@ next_due(struct store *st, time_t now, struct queued *q, struct err *e)
 
 static int
 mark(struct store *st, const struct queued *q, const char *state, time_t next,
-    const char *error, time_t now, struct err *e)
+    const char *error, long code, time_t now, struct err *e)
 {
 	sqlite3_stmt *s;
 	int r;
 
 	if (prepare(st, "UPDATE outbox SET state = ?, attempts = attempts + 1,"
-	    " next_attempt = ?, last_error = ?, sent_at = ? WHERE id = ?", &s, e) < 0)
+	    " next_attempt = ?, last_error = ?, sent_at = ?, last_code = ? WHERE id = ?", &s, e) < 0)
 		return -1;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, next);
@@ -163,21 +193,29 @@ mark(struct store *st, const struct queued *q, const char *state, time_t next,
 		sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
 	if (strcmp(state, "sent") == 0)
 		sqlite3_bind_int64(s, 4, now);
-	sqlite3_bind_int64(s, 5, q->id);
+	sqlite3_bind_int64(s, 5, code);
+	sqlite3_bind_int64(s, 6, q->id);
 	r = sqlite3_step(s) == SQLITE_DONE ? 0
 	    : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
 	sqlite3_finalize(s);
 	return r;
 }
 
-static time_t
-retry_delay(int64_t attempts)
+time_t
+outbox_retry_delay(int64_t attempts, int first, int max, uint32_t rnd)
 {
-	time_t d = RETRY_FIRST;
+	int64_t d = first > 0 ? first : 1, jitter;
 
-	for (int64_t i = 0; i < attempts && d < RETRY_MAX; i++)
+	for (int64_t i = 0; i < attempts && d < max; i++)
 		d *= 2;
-	return d < RETRY_MAX ? d : RETRY_MAX;
+	if (d > max)
+		d = max;
+	/* up to a quarter more or less, so that mails deferred together (the
+	 * server was down) do not all come back in the same second */
+	jitter = d / 4;
+	if (jitter > 0)
+		d += (int64_t)(rnd % (uint32_t)(2 * jitter + 1)) - jitter;
+	return (time_t)(d > 0 ? d : 1);
 }
 
 /* Send one; returns 1 to go on, 0 to stop this round, -1 on a store error. */
@@ -185,39 +223,167 @@ static int
 send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
     struct outbox_stats *stats, struct err *e)
 {
+	const struct config_smtp *c = smtp_config(smtp);
 	struct err se;
 	enum smtp_status r = smtp_send(smtp, q->from, q->rcpt, q->data, q->len, &se);
+	long code = smtp_last_code(smtp);
 
 	if (r == SMTP_SENT) {
 		stats->sent++;
 		log_info("event=sent rcpt=%s msgid=%s", q->rcpt, q->msgid);
-		return mark(st, q, "sent", now, NULL, now, e) < 0 ? -1 : 1;
+		return mark(st, q, "sent", now, NULL, code, now, e) < 0 ? -1 : 1;
 	}
-	if (r == SMTP_PERMFAIL || now - q->created > GIVE_UP_AFTER) {
+	if (r == SMTP_PERMFAIL || now - q->created >= c->retry_max_age) {
 		stats->failed++;
-		log_error("event=send status=failed rcpt=%s msgid=%s reason=\"%s\"",
-		    q->rcpt, q->msgid, se.msg);
-		return mark(st, q, "failed", now, se.msg, now, e) < 0 ? -1 : 1;
+		log_error("event=send status=failed rcpt=%s msgid=%s code=%ld reason=\"%s\"",
+		    q->rcpt, q->msgid, code, se.msg);
+		return mark(st, q, "failed", now, se.msg, code, now, e) < 0 ? -1 : 1;
 	}
 	stats->deferred++;
-	log_warn("event=send status=deferred rcpt=%s msgid=%s reason=\"%s\"", q->rcpt,
-	    q->msgid, se.msg);
-	/* the server is in trouble: the rest of the queue waits too */
-	return mark(st, q, "queued", now + retry_delay(q->attempts), se.msg, now, e) < 0 ? -1 : 0;
+	log_warn("event=send status=deferred rcpt=%s msgid=%s code=%ld reason=\"%s\"", q->rcpt,
+	    q->msgid, code, se.msg);
+	if (mark(st, q, "queued", now + outbox_retry_delay(q->attempts, c->retry_first,
+	    c->retry_max, arc4random()), se.msg, code, now, e) < 0)
+		return -1;
+	/* a 4xx for this recipient (mailbox full, greylisting) says nothing
+	 * about the others; no connection at all does */
+	return r == SMTP_UNREACHABLE ? 0 : 1;
 }
 
 int
 outbox_flush(struct store *st, struct smtp *smtp, time_t now,
     volatile sig_atomic_t *stop, struct outbox_stats *stats, struct err *e)
 {
+	int64_t last = 0;
 	int r = 1;
 
 	memset(stats, 0, sizeof *stats);
 	while (r == 1 && !*stop) {
 		struct queued q = { 0 };
-		if ((r = next_due(st, now, &q, e)) == 1)
+		if ((r = next_due(st, now, last, &q, e)) == 1) {
+			last = q.id;
 			r = send_one(st, smtp, &q, now, stats, e);
+		}
 		queued_free(&q);
 	}
 	return r < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------- bounces */
+
+/* The outbox row a report is about: 1 found (id, rcpt copied), 0 not. */
+static int
+row_by_msgid(struct store *st, const char *msgid, int64_t *id, char *rcpt, size_t size,
+    struct err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (prepare(st, "SELECT id, rcpt FROM outbox WHERE msgid = ?", &s, e) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, msgid, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		str_copy(rcpt, (const char *)sqlite3_column_text(s, 1), size);
+		r = 1;
+	} else {
+		r = r == SQLITE_DONE ? 0 : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int
+record_bounce(struct store *st, int64_t report, int64_t row, const char *rcpt,
+    const struct bounce_rcpt *br, int hard, time_t now, struct err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (prepare(st, "INSERT INTO bounces (at, message_id, outbox_id, address, action,"
+	    " status, hard, diagnostic) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &s, e) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (report > 0)
+		sqlite3_bind_int64(s, 2, report);
+	sqlite3_bind_int64(s, 3, row);
+	sqlite3_bind_text(s, 4, rcpt, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, br && br->action[0] ? br->action : hard ? "failed" : "delayed",
+	    -1, SQLITE_STATIC);
+	if (br && br->status[0])
+		sqlite3_bind_text(s, 6, br->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 7, hard);
+	if (br && br->diagnostic[0])
+		sqlite3_bind_text(s, 8, br->diagnostic, -1, SQLITE_STATIC);
+	r = sqlite3_step(s) == SQLITE_DONE ? 0
+	    : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
+	sqlite3_finalize(s);
+	if (r == 0 && hard) {
+		if (prepare(st, "UPDATE outbox SET state = 'failed', bounced_at = ?,"
+		    " last_error = ? WHERE id = ?", &s, e) < 0)
+			return -1;
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_text(s, 2, br && br->diagnostic[0] ? br->diagnostic : "bounced",
+		    -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, row);
+		r = sqlite3_step(s) == SQLITE_DONE ? 0
+		    : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
+		sqlite3_finalize(s);
+	}
+	return r;
+}
+
+/* The raw bytes of a stored message (caller frees), or NULL. */
+static char *
+message_raw(struct store *st, int64_t msg_id, size_t *len, struct err *e)
+{
+	sqlite3_stmt *s;
+	char *raw = NULL;
+
+	if (prepare(st, "SELECT raw FROM messages WHERE id = ?", &s, e) < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, msg_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		raw = column_dup(s, 0);
+		*len = (size_t)sqlite3_column_bytes(s, 0);
+	}
+	sqlite3_finalize(s);
+	return raw;
+}
+
+int
+outbox_bounce_note(struct store *st, int64_t msg_id, time_t now, struct err *e)
+{
+	struct bounce b;
+	char rcpt[256];
+	int64_t row = 0;
+	size_t len = 0;
+	char *raw = message_raw(st, msg_id, &len, e);
+	int r = 0, matched = 0;
+
+	if (raw == NULL)
+		return 0;
+	if (!bounce_parse(raw, len, &b) || b.orig_msgid[0] == '\0' ||
+	    (r = row_by_msgid(st, b.orig_msgid, &row, rcpt, sizeof rcpt, e)) <= 0) {
+		free(raw);
+		return r < 0 ? -1 : 0;
+	}
+	free(raw);
+	r = 0;
+	/* the row has one recipient: a DSN block names it, or (a plain
+	 * bounce, or a DSN that only gives a rewritten address) it is implied */
+	for (size_t i = 0; i < b.nrcpt && r == 0; i++) {
+		if (strcasecmp(b.rcpt[i].address, rcpt) != 0)
+			continue;
+		matched = 1;
+		r = record_bounce(st, msg_id, row, rcpt, &b.rcpt[i],
+		    bounce_rcpt_hard(&b.rcpt[i]), now, e);
+	}
+	if (!matched && r == 0)
+		r = record_bounce(st, msg_id, row, rcpt, b.nrcpt == 1 ? &b.rcpt[0] : NULL,
+		    b.nrcpt == 1 ? bounce_rcpt_hard(&b.rcpt[0]) : !b.delayed, now, e);
+	if (r == 0)
+		log_info("event=bounce rcpt=%s msgid=%s dsn=%d", rcpt, b.orig_msgid, b.dsn);
+	return r < 0 ? -1 : 1;
 }

@@ -27,6 +27,7 @@ struct outbox_item {
 	const char *msgid;	/* Message-ID of the queued mail */
 	const char *data;	/* RFC 5322 bytes with CRLF */
 	size_t len;
+	int64_t unit_id;	/* list mail: the unit or body of the list; 0 if none */
 };
 
 /* Queue a mail (inside the caller's transaction). Returns the row id or -1. */
@@ -39,14 +40,32 @@ int64_t outbox_count_since(struct store *st, const char *rcpt, time_t since, str
 /* Queued mails, and the age in seconds of the oldest (0 if none). */
 int64_t outbox_depth(struct store *st, time_t now, int64_t *oldest_age, struct err *e);
 
+/* When the earliest deferred mail (one tried before) is due again: 0 if
+ * none, -1 on error. The daemon wakes up for it: a deferred answer must not
+ * wait for the next mail to arrive. */
+int64_t outbox_next_retry(struct store *st, struct err *e);
+
 struct outbox_stats {
 	unsigned sent, deferred, failed;
 };
 
 /* Send what is due, one mail at a time, until the queue is empty, the server
- * fails (the rest waits for the next round) or *stop is set. Returns 0, or
- * -1 on a store error. */
+ * cannot be reached (the rest waits for the next round) or *stop is set.
+ * Each row is tried at most once per call. Per recipient: 2xx sent, 5xx
+ * failed, 4xx retried later (see outbox_retry_delay), and failed once it
+ * is older than smtp.retry_max_age. Returns 0, or -1 on a store error. */
 int outbox_flush(struct store *st, struct smtp *smtp, time_t now,
     volatile sig_atomic_t *stop, struct outbox_stats *stats, struct err *e);
+
+/* Seconds to wait after a mail's attempts-th failed attempt (0-based):
+ * first doubled each time up to max, then moved by up to a quarter either
+ * way by rnd (a random number). Pure; exposed for tests. */
+time_t outbox_retry_delay(int64_t attempts, int first, int max, uint32_t rnd);
+
+/* The stored message msg_id, if it is a delivery report (daemon/bounce.h)
+ * about a mail of the outbox: record it in bounces and, for a permanent
+ * failure, mark that outbox row failed. Returns 1 recorded, 0 not a report
+ * about our mail, -1 on a store error. */
+int outbox_bounce_note(struct store *st, int64_t msg_id, time_t now, struct err *e);
 
 #endif

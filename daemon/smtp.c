@@ -11,6 +11,7 @@ struct smtp {
 	CURL *curl;
 	const struct config_smtp *cfg;
 	char *password;
+	long last_code;
 };
 
 struct upload {
@@ -54,6 +55,16 @@ setup(struct smtp *s, struct err *e)
 	if (!implicit)
 		curl_easy_setopt(h, CURLOPT_USE_SSL, c->starttls ? (long)CURLUSESSL_ALL
 		    : (long)CURLUSESSL_NONE);
+	/* A recipient the server refuses must not fail the transfer before
+	 * the server has said why; with one recipient per message (the
+	 * outbox's model) the refusal still comes back as this message's
+	 * reply code. libcurl 7.88 spells the option with three Ls (8.2 added
+	 * the corrected name and kept the old one). */
+#if LIBCURL_VERSION_NUM >= 0x080200
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
 	if (c->user && s->password) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, s->password);
@@ -113,18 +124,64 @@ perform(struct smtp *s, struct upload *u, struct curl_slist *rcpts, int fresh,
 	return rc;
 }
 
+long
+smtp_last_code(const struct smtp *s)
+{
+	return s->last_code;
+}
+
+const struct config_smtp *
+smtp_config(const struct smtp *s)
+{
+	return s->cfg;
+}
+
+char *
+smtp_crlf(const char *data, size_t len, size_t *outlen, int *oom)
+{
+	size_t bare = 0, o = 0;
+	char *out;
+
+	*oom = 0;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	if (bare == 0)
+		return NULL;
+	if ((out = malloc(len + bare + 1)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			out[o++] = '\r';
+		out[o++] = data[i];
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
 enum smtp_status
 smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *data,
     size_t len, struct err *e)
 {
 	struct upload u = { .data = data, .len = len };
 	struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
-	char errbuf[CURL_ERROR_SIZE];
+	char errbuf[CURL_ERROR_SIZE], *fixed;
 	long code;
 	CURLcode rc;
+	int oom;
 
-	if (rcpts == NULL)
+	s->last_code = 0;
+	/* SMTP wants CRLF and libcurl does not convert bare LF: mailfmt
+	 * writes CRLF, this catches anything else put into the outbox. */
+	if ((fixed = smtp_crlf(data, len, &u.len, &oom)) != NULL)
+		u.data = fixed;
+	if (rcpts == NULL || oom) {
+		curl_slist_free_all(rcpts);
 		return err_set(e, "out of memory"), SMTP_TEMPFAIL;
+	}
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from);
 	rc = perform(s, &u, rcpts, 0, errbuf, &code);
 	/* Servers cap the mails of one session (421, 452 "too many messages"):
@@ -133,8 +190,14 @@ smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *data,
 	if (rc != CURLE_OK && (code == 421 || code == 452 || code == 0))
 		rc = perform(s, &u, rcpts, 1, errbuf, &code);
 	curl_slist_free_all(rcpts);
+	free(fixed);
+	s->last_code = code;
 	if (rc == CURLE_OK)
 		return SMTP_SENT;
 	err_set(e, "SMTP to %s: %s (code %ld)", rcpt, errbuf[0] ? errbuf : curl_easy_strerror(rc), code);
-	return code >= 500 && code < 600 ? SMTP_PERMFAIL : SMTP_TEMPFAIL;
+	if (code >= 500 && code < 600)
+		return SMTP_PERMFAIL;
+	/* no reply at all, or the server closing the session: nothing else
+	 * will go through it either */
+	return code == 0 || code == 421 ? SMTP_UNREACHABLE : SMTP_TEMPFAIL;
 }

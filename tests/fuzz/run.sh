@@ -14,7 +14,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out="$src/build/fuzz"
-all="mime trim form config auth itip"
+all="mime trim form config auth itip bounce"
 
 secs=60
 case "${1:-}" in
@@ -69,6 +69,7 @@ sources() {
 	config) echo "config.c err.c" ;;
 	auth) echo "auth.c err.c" ;;
 	itip) echo "ical.c text.c err.c" ;;
+	bounce) echo "bounce.c" ;;
 	esac
 }
 libs() {
@@ -87,6 +88,7 @@ seeds() {
 	config) ls "$src"/contrib/mercomail.conf.example ;;
 	auth) ;;
 	itip) ls "$src"/tests/data/itip/*.ics ;;
+	bounce) ls "$src"/tests/data/bounce/* "$src"/tests/data/mail/dsn_bounce.eml ;;
 	esac 2>/dev/null || true
 }
 
