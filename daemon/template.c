@@ -6,7 +6,10 @@
  * Syntax, the whole of it:
  *   {{name}}              the value of name ("" when unset or unknown)
  *   {{#name}}...{{/name}} the inside only when name is set and not empty;
- *                         sections nest (at most TMPL_DEPTH deep)
+ *                         for a list, once per row; sections nest (at
+ *                         most TMPL_DEPTH deep)
+ *   {{^name}}...{{/name}} the inside only when name is unset, empty or an
+ *                         empty list
  * Blanks are allowed inside the braces ("{{ name }}"). A name is letters,
  * digits, '_', '-' and '.'. Any other "{{" is a malformed tag (an error,
  * so a typo is caught by template_check instead of reaching a person).
@@ -72,10 +75,19 @@ template_html_escape(const char *s)
 
 /* ---- the one walker behind rendering and checking -------------------------- */
 
-struct walk {
-	/* rendering (out != NULL) */
+/* Where names are looked up while rendering: a list row, then the rows
+ * around it, then the top-level values. */
+struct scope {
 	const struct tvar *vars;
 	size_t nvars;
+	const struct tlist *lists;
+	size_t nlists;
+	const struct scope *up;
+};
+
+struct walk {
+	/* rendering (out != NULL) */
+	const struct scope *scope;
 	enum template_escape esc;
 	struct textbuf *out;
 	/* checking (known != NULL): names outside the list are problems */
@@ -86,6 +98,7 @@ struct walk {
 	int line0;		/* line number of the string's first line */
 	struct err *e;
 	int problems;		/* unknown names seen (checking) */
+	int depth;		/* list sections entered (bounded like the others) */
 };
 
 static int
@@ -95,14 +108,31 @@ name_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
+static int
+name_is(const char *have, const char *name, size_t n)
+{
+	return have != NULL && strlen(have) == n && memcmp(have, name, n) == 0;
+}
+
 /* The value of a name, or NULL when unset or unknown. */
 static const char *
 lookup(const struct walk *w, const char *name, size_t n)
 {
-	for (size_t i = 0; i < w->nvars; i++)
-		if (w->vars[i].name != NULL && strlen(w->vars[i].name) == n &&
-		    memcmp(w->vars[i].name, name, n) == 0)
-			return w->vars[i].value;
+	for (const struct scope *sc = w->scope; sc != NULL; sc = sc->up)
+		for (size_t i = 0; i < sc->nvars; i++)
+			if (name_is(sc->vars[i].name, name, n))
+				return sc->vars[i].value;
+	return NULL;
+}
+
+/* The list of a name, or NULL. */
+static const struct tlist *
+lookup_list(const struct walk *w, const char *name, size_t n)
+{
+	for (const struct scope *sc = w->scope; sc != NULL; sc = sc->up)
+		for (size_t i = 0; i < sc->nlists; i++)
+			if (name_is(sc->lists[i].name, name, n))
+				return &sc->lists[i];
 	return NULL;
 }
 
@@ -110,13 +140,12 @@ static int
 is_known(const struct walk *w, const char *name, size_t n)
 {
 	for (size_t i = 0; i < w->nknown; i++)
-		if (w->known[i] != NULL && strlen(w->known[i]) == n &&
-		    memcmp(w->known[i], name, n) == 0)
+		if (name_is(w->known[i], name, n))
 			return 1;
 	return 0;
 }
 
-/* "where:line: what {{<kind>name}}" (kind '#', '/' or 0). */
+/* "where:line: what {{<kind>name}}" (kind '#', '^', '/' or 0). */
 static int
 walk_error(struct walk *w, int line, const char *what, char kind, const char *name,
     size_t n)
@@ -124,45 +153,166 @@ walk_error(struct walk *w, int line, const char *what, char kind, const char *na
 	char tag[TMPL_NAME_MAX + 8] = "";
 
 	if (name != NULL)
-		snprintf(tag, sizeof tag, " {{%s%.*s}}", kind == '#' ? "#" : kind == '/' ? "/" : "",
-		    (int)(n > TMPL_NAME_MAX ? TMPL_NAME_MAX : n), name);
+		snprintf(tag, sizeof tag, " {{%s%.*s}}", kind == '#' ? "#" : kind == '^' ? "^" :
+		    kind == '/' ? "/" : "", (int)(n > TMPL_NAME_MAX ? TMPL_NAME_MAX : n), name);
 	if (*w->where != '\0')
 		return err_set(w->e, "%s:%d: %s%s", w->where, line, what, tag);
 	return err_set(w->e, "line %d: %s%s", line, what, tag);
 }
 
+/* Is there a "{{" at p, before end? */
+static int
+tag_at(const char *p, const char *end)
+{
+	return end - p >= 2 && p[0] == '{' && p[1] == '{';
+}
+
 /*
- * Parse the tag at p ("{{"): *kind is 0, '#' or '/', the name in
- * [*name, *name + *nlen), *end just past "}}". -1 if malformed.
+ * Parse the tag at p ("{{"), not reading at or past end: *kind is 0, '#',
+ * '^' or '/', the name in [*name, *name + *nlen), *tend just past "}}". -1
+ * if malformed.
  */
 static int
-parse_tag(const char *p, char *kind, const char **name, size_t *nlen, const char **end)
+parse_tag(const char *p, const char *end, char *kind, const char **name, size_t *nlen,
+    const char **tend)
 {
 	const char *q = p + 2;
 
 	*kind = 0;
-	while (*q == ' ' || *q == '\t')
+	while (q < end && (*q == ' ' || *q == '\t'))
 		q++;
-	if (*q == '#' || *q == '/')
+	if (q < end && (*q == '#' || *q == '/' || *q == '^'))
 		*kind = *q++;
-	while (*q == ' ' || *q == '\t')
+	while (q < end && (*q == ' ' || *q == '\t'))
 		q++;
 	*name = q;
-	while (name_char(*q))
+	while (q < end && name_char(*q))
 		q++;
 	*nlen = (size_t)(q - *name);
 	if (*nlen == 0 || *nlen > TMPL_NAME_MAX)
 		return -1;
-	while (*q == ' ' || *q == '\t')
+	while (q < end && (*q == ' ' || *q == '\t'))
 		q++;
-	if (q[0] != '}' || q[1] != '}')
+	if (end - q < 2 || q[0] != '}' || q[1] != '}')
 		return -1;
-	*end = q + 2;
+	*tend = q + 2;
 	return 0;
 }
 
+/* If only blanks follow the tag up to its line end: the position after
+ * that line end (or end), else NULL. */
+static const char *
+rest_of_line_blank(const char *q, const char *end)
+{
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	if (q == end)
+		return q;
+	if (*q == '\n')
+		return q + 1;
+	if (end - q >= 2 && q[0] == '\r' && q[1] == '\n')
+		return q + 2;
+	return NULL;
+}
+
+/* Only blanks between the line start and p? Returns the line start or NULL. */
+static const char *
+line_start_blank(const char *s, const char *p)
+{
+	const char *q = p;
+
+	while (q > s && (q[-1] == ' ' || q[-1] == '\t'))
+		q--;
+	return q == s || q[-1] == '\n' ? q : NULL;
+}
+
+/*
+ * The end tag of the section whose start tag ends at from: *close at its
+ * "{{", *after past it. Tags inside are only counted (errors in them are
+ * reported when the inside is walked). -1 if there is none.
+ */
 static int
-walk(struct walk *w, const char *s)
+find_close(const char *from, const char *end, const char *name, size_t nlen,
+    const char **close, const char **after)
+{
+	int depth = 0;
+
+	for (const char *p = from; p < end; p++) {
+		const char *n, *te;
+		size_t nl;
+		char kind;
+
+		if (!tag_at(p, end) || parse_tag(p, end, &kind, &n, &nl, &te) < 0)
+			continue;
+		if (kind == '#' || kind == '^')
+			depth++;
+		else if (kind == '/' && depth > 0)
+			depth--;
+		else if (kind == '/') {
+			if (nl != nlen || memcmp(n, name, nlen) != 0)
+				return -1;
+			*close = p;
+			*after = te;
+			return 0;
+		}
+		p = te - 1;
+	}
+	return -1;
+}
+
+static int walk(struct walk *w, const char *s, const char *end);
+
+static int
+count_lines(const char *s, const char *p)
+{
+	int n = 0;
+
+	for (; s < p; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * {{#name}} where name is a list: the inside once per row. tend is past
+ * the start tag's "}}", alone says the tag is alone on its line (its line
+ * is dropped; so is the end tag's when alone). *next: where to go on.
+ */
+static int
+walk_list(struct walk *w, const struct tlist *l, int alone, const char *tend,
+    const char *end, const char *name, size_t nlen, int line, const char **next)
+{
+	const char *inner, *inner_end, *close, *after, *t;
+	const struct scope *saved = w->scope;
+	int line0 = w->line0, r = 0;
+
+	if (find_close(tend, end, name, nlen, &close, &after) < 0)
+		return walk_error(w, line, "unclosed section", '#', name, nlen);
+	if (w->depth == TMPL_DEPTH)
+		return walk_error(w, line, "sections nested too deep at", '#', name, nlen);
+	inner = alone ? rest_of_line_blank(tend, end) : tend;
+	inner_end = close;
+	if ((t = line_start_blank(inner, close)) != NULL &&
+	    rest_of_line_blank(after, end) != NULL) {
+		inner_end = t;
+		after = rest_of_line_blank(after, end);
+	}
+	w->depth++;
+	w->line0 = line + count_lines(tend, inner);
+	for (size_t i = 0; i < l->nrows && r == 0; i++) {
+		struct scope sc = { l->rows[i].vars, l->rows[i].n, l->rows[i].lists,
+		    l->rows[i].nlists, saved };
+		w->scope = &sc;
+		r = walk(w, inner, inner_end);
+	}
+	w->scope = saved;
+	w->line0 = line0;
+	w->depth--;
+	*next = after;
+	return r;
+}
+
+static int
+walk(struct walk *w, const char *s, const char *end)
 {
 	struct {
 		const char *name;
@@ -174,17 +324,33 @@ walk(struct walk *w, const char *s)
 	size_t mark = w->out ? w->out->len : 0;	/* output length at line start */
 	const char *p = s;
 
-	while (*p != '\0') {
-		if (p[0] == '{' && p[1] == '{') {
-			const char *name, *end, *q;
+	while (p < end) {
+		if (tag_at(p, end)) {
+			const char *name, *tend, *q;
 			size_t nlen;
 			char kind;
 
-			if (parse_tag(p, &kind, &name, &nlen, &end) < 0)
+			if (parse_tag(p, end, &kind, &name, &nlen, &tend) < 0)
 				return walk_error(w, line, "malformed tag", 0, NULL, 0);
 			if (w->known != NULL && !is_known(w, name, nlen)) {
 				if (w->problems++ == 0)
 					walk_error(w, line, "unknown variable", 0, name, nlen);
+			}
+			if (kind == '#' && visible && w->out != NULL) {
+				const struct tlist *l = lookup_list(w, name, nlen);
+				if (l != NULL) {
+					int alone = blank_so_far && rest_of_line_blank(tend, end) != NULL;
+					const char *next;
+					if (alone)
+						textbuf_truncate(w->out, mark);
+					if (walk_list(w, l, alone, tend, end, name, nlen, line, &next) < 0)
+						return -1;
+					line += count_lines(p, next);
+					p = next;
+					blank_so_far = next == s || next[-1] == '\n';
+					mark = w->out->len;
+					continue;
+				}
 			}
 			if (kind == 0) {
 				if (visible && w->out != NULL) {
@@ -194,18 +360,23 @@ walk(struct walk *w, const char *s)
 					else if (v != NULL)
 						textbuf_add(w->out, v, strlen(v));
 				}
-			} else if (kind == '#') {
-				const char *v;
+			} else if (kind == '#' || kind == '^') {
+				const char *v = NULL;
+				int set = 0;
 
 				if (depth == TMPL_DEPTH)
-					return walk_error(w, line, "sections nested too deep at", '#', name, nlen);
+					return walk_error(w, line, "sections nested too deep at", kind, name, nlen);
 				st[depth].name = name;
 				st[depth].nlen = nlen;
 				st[depth].was_visible = visible;
 				st[depth].line = line;
 				depth++;
-				v = w->out ? lookup(w, name, nlen) : NULL;
-				visible = visible && v != NULL && *v != '\0';
+				if (w->out != NULL) {
+					const struct tlist *l = lookup_list(w, name, nlen);
+					v = lookup(w, name, nlen);
+					set = (v != NULL && *v != '\0') || (l != NULL && l->nrows > 0);
+				}
+				visible = visible && w->out != NULL && (kind == '#' ? set : !set);
 			} else {
 				if (depth == 0)
 					return walk_error(w, line, "section end without a start:", '/', name, nlen);
@@ -220,33 +391,27 @@ walk(struct walk *w, const char *s)
 				visible = st[depth].was_visible;
 			}
 			/* a section tag alone on its line: drop the line */
-			q = end;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (kind != 0 && blank_so_far && (*q == '\n' || *q == '\0' ||
-			    (q[0] == '\r' && q[1] == '\n'))) {
+			q = rest_of_line_blank(tend, end);
+			if (kind != 0 && blank_so_far && q != NULL) {
 				if (w->out != NULL)
 					textbuf_truncate(w->out, mark);
-				if (*q == '\0') {
-					p = q;
-				} else {
-					p = q + (*q == '\r' ? 2 : 1);
+				if (q > tend && q[-1] == '\n')
 					line++;
-				}
+				p = q;
 				continue;
 			}
 			blank_so_far = 0;
-			p = end;
+			p = tend;
 			continue;
 		}
 		/* plain text up to the next line end or tag */
 		const char *q = p;
-		while (*q != '\0' && *q != '\n' && !(q[0] == '{' && q[1] == '{')) {
+		while (q < end && *q != '\n' && !tag_at(q, end)) {
 			if (*q != ' ' && *q != '\t' && *q != '\r')
 				blank_so_far = 0;
 			q++;
 		}
-		if (*q == '\n')
+		if (q < end && *q == '\n')
 			q++;
 		if (visible && w->out != NULL)
 			textbuf_add(w->out, p, (size_t)(q - p));
@@ -264,24 +429,24 @@ walk(struct walk *w, const char *s)
 }
 
 char *
-template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
-    enum template_escape esc, struct err *e)
+template_render_lists(const char *tmpl, const struct tvar *vars, size_t n,
+    const struct tlist *lists, size_t nlists, enum template_escape esc, struct err *e)
 {
 	struct textbuf out = { 0 };
+	struct scope top = { vars, vars ? n : 0, lists, lists ? nlists : 0, NULL };
 	struct walk w = { 0 };
 
 	if (tmpl == NULL) {
 		err_set(e, "template: no template");
 		return NULL;
 	}
-	w.vars = vars;
-	w.nvars = vars ? n : 0;
+	w.scope = &top;
 	w.esc = esc;
 	w.out = &out;
 	w.where = "";
 	w.line0 = 1;
 	w.e = e;
-	if (walk(&w, tmpl) < 0) {
+	if (walk(&w, tmpl, tmpl + strlen(tmpl)) < 0) {
 		textbuf_free(&out);
 		return NULL;
 	}
@@ -291,6 +456,13 @@ template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
 		return NULL;
 	}
 	return textbuf_take(&out);
+}
+
+char *
+template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
+    enum template_escape esc, struct err *e)
+{
+	return template_render_lists(tmpl, vars, n, NULL, 0, esc, e);
 }
 
 int
@@ -307,18 +479,18 @@ template_check(const struct template *t, const char *const *known, size_t n,
 	w.where = t->path ? t->path : "template";
 	w.e = e;
 	w.line0 = 1;
-	if (t->subject != NULL && walk(&w, t->subject) < 0)
+	if (t->subject != NULL && walk(&w, t->subject, t->subject + strlen(t->subject)) < 0)
 		return -1;
 	if (w.problems == 0) {
 		w.line0 = BODY_FIRST_LINE;
-		if (t->body != NULL && walk(&w, t->body) < 0)
+		if (t->body != NULL && walk(&w, t->body, t->body + strlen(t->body)) < 0)
 			return -1;
 	} else {
 		/* keep the subject's message, but count the body's problems too */
 		struct err tmp;
 		w.e = &tmp;
 		w.line0 = BODY_FIRST_LINE;
-		if (t->body != NULL && walk(&w, t->body) < 0)
+		if (t->body != NULL && walk(&w, t->body, t->body + strlen(t->body)) < 0)
 			return err_set(e, "%s", tmp.msg);
 		w.e = e;
 	}
@@ -512,10 +684,10 @@ template_load(const char *dir, const char *lang, const char *name,
 		w.where = t->path;
 		w.e = e;
 		w.line0 = 1;
-		if (walk(&w, t->subject) < 0)
+		if (walk(&w, t->subject, t->subject + strlen(t->subject)) < 0)
 			goto fail;
 		w.line0 = BODY_FIRST_LINE;
-		if (walk(&w, t->body) < 0)
+		if (walk(&w, t->body, t->body + strlen(t->body)) < 0)
 			goto fail;
 	}
 	free(data);

@@ -5,7 +5,10 @@
  * A template file starts with a "Subject: ..." line and a blank line, then
  * the body. {{name}} is replaced by a value: as is in .txt, HTML-escaped in
  * .html. {{#name}}...{{/name}} keeps its inside only when name is set and
- * not empty. Unknown names render as "" and are reported by template_check.
+ * not empty; when name is a list (template_render_lists), the inside is
+ * repeated once per row, with the row's names first. {{^name}}...{{/name}}
+ * is the inverse: its inside only when name is unset, empty or a list
+ * without rows. Unknown names render as "" and are reported by template_check.
  * Look-up goes from specific to generic: the configured directory's LANG,
  * then its "es" (the network's default language).
  */
@@ -23,6 +26,21 @@ struct tvar {
 
 enum template_escape { TEMPLATE_TEXT, TEMPLATE_HTML };
 
+/* A list for {{#name}}...{{/name}}: rows of named values; a row may hold
+ * lists of its own (groups with their items). Nothing is owned. */
+struct tlist;
+struct trow {
+	const struct tvar *vars;
+	size_t n;
+	const struct tlist *lists;
+	size_t nlists;
+};
+struct tlist {
+	const char *name;
+	const struct trow *rows;
+	size_t nrows;
+};
+
 struct template {
 	char *subject;		/* rendered separately with template_render_string */
 	char *body;
@@ -39,6 +57,11 @@ void template_free(struct template *t);		/* accepts NULL */
  * malformed template (unclosed section). */
 char *template_render_string(const char *tmpl, const struct tvar *vars, size_t n,
     enum template_escape esc, struct err *e);
+
+/* The same with lists (see struct tlist). A name inside a list section is
+ * looked up in the row, then in the enclosing rows, then in vars. */
+char *template_render_lists(const char *tmpl, const struct tvar *vars, size_t n,
+    const struct tlist *lists, size_t nlists, enum template_escape esc, struct err *e);
 
 /* HTML-escape a string (& < > " '). Caller frees. */
 char *template_html_escape(const char *s);

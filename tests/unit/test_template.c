@@ -207,6 +207,114 @@ test_sections(void **state)
 }
 
 static void
+test_inverted(void **state)
+{
+	const struct tvar v[] = { { "name", "Ana" }, { "empty", "" } };
+	const struct tlist none = { "items", NULL, 0 };
+	char *s;
+
+	(void)state;
+	s = render("{{^name}}sin nombre{{/name}}|{{^empty}}vacío{{/empty}}|{{^nope}}no{{/nope}}",
+	    v, NV(v), TEMPLATE_TEXT);
+	assert_string_equal(s, "|vacío|no");
+	free(s);
+	/* an empty list is "unset" for both kinds of section */
+	s = template_render_lists("{{#items}}x{{/items}}{{^items}}Nada nuevo.{{/items}}", v,
+	    NV(v), &none, 1, TEMPLATE_TEXT, NULL);
+	assert_string_equal(s, "Nada nuevo.");
+	free(s);
+	/* alone on their lines */
+	s = render("a\n{{^name}}\nX\n{{/name}}\n{{^empty}}\nY\n{{/empty}}\nb\n", v, NV(v),
+	    TEMPLATE_TEXT);
+	assert_string_equal(s, "a\nY\nb\n");
+	free(s);
+}
+
+/* Sections over lists: once per row, row names first, then the enclosing
+ * rows, then the top-level values; nested lists; escaping per output. */
+static void
+test_lists(void **state)
+{
+	const struct tvar top[] = { { "unit", "Cultura" }, { "title", "top-level title" } };
+	const struct tvar r1[] = { { "title", "Festival <de> cine" }, { "city", "Rosario" } };
+	const struct tvar r2[] = { { "title", "Bienal" }, { "city", "" } };
+	const struct tvar r3[] = { { "title", "Feria & libro" }, { "city", "Montevideo" } };
+	const struct trow items1[] = { { r1, 2, NULL, 0 }, { r2, 2, NULL, 0 } };
+	const struct trow items2[] = { { r3, 2, NULL, 0 } };
+	const struct tlist l1[] = { { "items", items1, 2 } };
+	const struct tlist l2[] = { { "items", items2, 1 } };
+	const struct tvar k1[] = { { "kind", "Informes" }, { "count", "2" } };
+	const struct tvar k2[] = { { "kind", "Buenas prácticas" }, { "count", "1" } };
+	const struct trow kinds[] = { { k1, 2, l1, 1 }, { k2, 2, l2, 1 } };
+	const struct tlist groups[] = { { "kinds", kinds, 2 } };
+	const char *tmpl =
+	    "Unidad {{unit}}\n"
+	    "{{#kinds}}\n"
+	    "{{kind}} ({{count}}):\n"
+	    "  {{#items}}\n"
+	    "  - {{title}}{{#city}}, {{city}}{{/city}} [{{unit}}]\n"
+	    "  {{/items}}\n"
+	    "{{/kinds}}\n"
+	    "Fin\n";
+	char *s;
+
+	(void)state;
+	s = template_render_lists(tmpl, top, NV(top), groups, 1, TEMPLATE_TEXT, NULL);
+	assert_non_null(s);
+	assert_string_equal(s,
+	    "Unidad Cultura\n"
+	    "Informes (2):\n"
+	    "  - Festival <de> cine, Rosario [Cultura]\n"
+	    "  - Bienal [Cultura]\n"
+	    "Buenas prácticas (1):\n"
+	    "  - Feria & libro, Montevideo [Cultura]\n"
+	    "Fin\n");
+	free(s);
+	/* HTML: row values escaped too; inline sections repeat inline */
+	s = template_render_lists("<ul>{{#kinds}}{{#items}}<li>{{title}}</li>{{/items}}{{/kinds}}</ul>",
+	    top, NV(top), groups, 1, TEMPLATE_HTML, NULL);
+	assert_string_equal(s, "<ul><li>Festival &lt;de&gt; cine</li><li>Bienal</li>"
+	    "<li>Feria &amp; libro</li></ul>");
+	free(s);
+	/* outside the list, a row's name is the top-level one */
+	s = template_render_lists("{{title}}/{{#items}}{{title}};{{/items}}/{{title}}", top,
+	    NV(top), l1, 1, TEMPLATE_TEXT, NULL);
+	assert_string_equal(s, "top-level title/Festival <de> cine;Bienal;/top-level title");
+	free(s);
+	/* a list inside a hidden section is not rendered */
+	s = template_render_lists("{{#nope}}{{#items}}x{{/items}}{{/nope}}.", top, NV(top), l1, 1,
+	    TEMPLATE_TEXT, NULL);
+	assert_string_equal(s, ".");
+	free(s);
+	/* errors inside a list are reported; an unclosed list section too */
+	assert_null(template_render_lists("{{#items}}{{bad tag}}{{/items}}", top, NV(top), l1, 1,
+	    TEMPLATE_TEXT, NULL));
+	assert_null(template_render_lists("{{#items}}x", top, NV(top), l1, 1, TEMPLATE_TEXT, NULL));
+	assert_null(template_render_lists("{{#items}}x{{/other}}", top, NV(top), l1, 1,
+	    TEMPLATE_TEXT, NULL));
+}
+
+/* Lists nested deeper than TMPL_DEPTH stop with an error, not a crash. */
+static void
+test_lists_deep(void **state)
+{
+	struct trow row[40];
+	struct tlist lst[40];
+	char tmpl[1024] = "";
+
+	(void)state;
+	for (int i = 39; i >= 0; i--) {
+		row[i] = (struct trow){ NULL, 0, i < 39 ? &lst[i + 1] : NULL, i < 39 };
+		lst[i] = (struct tlist){ "a", &row[i], 1 };
+	}
+	for (int i = 0; i < 30; i++)
+		strcat(tmpl, "{{#a}}");
+	for (int i = 0; i < 30; i++)
+		strcat(tmpl, "{{/a}}");
+	assert_null(template_render_lists(tmpl, NULL, 0, lst, 1, TEMPLATE_TEXT, NULL));
+}
+
+static void
 test_malformed(void **state)
 {
 	static const struct {
@@ -219,7 +327,8 @@ test_malformed(void **state)
 		{ "x\n\n{{na me}}", "line 3: malformed tag" },
 		{ "{{name", "line 1: malformed tag" },
 		{ "{{na\nme}}", "line 1: malformed tag" },
-		{ "{{^name}}x{{/name}}", "line 1: malformed tag" },
+		{ "{{!name}}x", "line 1: malformed tag" },
+		{ "{{^x}}a{{/y}}", "line 1: section {{#x}} (line 1) closed by {{/y}}" },
 	};
 	char deep[512] = "";
 
@@ -618,6 +727,9 @@ main(void)
 		cmocka_unit_test(test_substitution),
 		cmocka_unit_test(test_html_escape),
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_inverted),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_lists_deep),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_linear),
 		cmocka_unit_test_setup_teardown(test_load_and_check, setup, teardown),
