@@ -60,6 +60,13 @@ usage(FILE *fp)
 	    "                            counters, outbox, database size, the last errors\n"
 	    "  backup FILE               an online copy of the database into a new FILE\n"
 	    "                            (safe while mercomaild runs; checked for integrity)\n"
+	    "  report activity [--since DATE] [--until DATE] [--silent-days N]\n"
+	    "         [--format text|csv|html] [--lang es|pt]\n"
+	    "                            per unit and body: activity reports, meetings held,\n"
+	    "                            invitations answered, attendance, best practices and\n"
+	    "                            MDG indicators; per city: submissions and RSVPs; who\n"
+	    "                            sent nothing for N days (default 180); default period:\n"
+	    "                            the last 365 days (--until: that day included)\n"
 	    "  help                      this text\n"
 	    "\n"
 	    "  -c CONFIG    config file (default: %s)\n"
@@ -377,6 +384,7 @@ static const struct command {
 	{ "submissions", "export", ctl_submissions_export },
 	{ "status", NULL, ctl_status },
 	{ "backup", NULL, ctl_backup },
+	{ "report", "activity", ctl_report_activity },
 	{ "help", NULL, cmd_help },
 };
 

@@ -84,4 +84,7 @@ int ctl_submissions_export(struct ctx *cx, int argc, char **argv);
 int ctl_status(struct ctx *cx, int argc, char **argv);
 int ctl_backup(struct ctx *cx, int argc, char **argv);
 
+/* ctl_report.c: the activity report of the network (report.h) */
+int ctl_report_activity(struct ctx *cx, int argc, char **argv);
+
 #endif

@@ -13,9 +13,14 @@ mkdir -p build/check
 cd build/check
 "$top"/configure --enable-werror --enable-sanitizers >/dev/null
 make -j2 >/dev/null
+# valgrind cannot run sanitized binaries: a second build without sanitizers
+# for tests/integration/valgrind.sh (MERCOMAIL_VALGRIND_BUILDDIR). Warnings are
+# the first build's job: -O2 adds false "may be used uninitialized" ones.
+mkdir -p "$top/build/valgrind"
+(cd "$top/build/valgrind" && "$top"/configure >/dev/null && make -j2 >/dev/null)
 
 status=0
-make check -j1 || status=$?
+MERCOMAIL_VALGRIND_BUILDDIR=$top/build/valgrind make check -j1 || status=$?
 # Show every test's own output (the cmocka summaries, the integration "ok -" lines).
 for log in tests/unit/*.log tests/integration/*.log; do
 	[ -f "$log" ] || continue
@@ -36,6 +41,12 @@ if [ "${MERCOMAIL_SKIP_DISTCHECK:-0}" != 1 ]; then
 	make distcheck >distcheck.log 2>&1 || { tail -60 distcheck.log; echo "make distcheck failed"; exit 1; }
 	grep -E '^mercomail-.*archives ready|^=+$' distcheck.log | head -3 || true
 	echo "make distcheck: ok"
+fi
+# Every libFuzzer harness for 60 s (tests/fuzz/run.sh; MERCOMAIL_FUZZ_SECONDS
+# changes it, 0 skips): a crash, leak or timeout fails the run.
+fuzz_secs=${MERCOMAIL_FUZZ_SECONDS:-60}
+if [ "$fuzz_secs" != 0 ]; then
+	make fuzz FUZZ_SECONDS="$fuzz_secs" || { echo "fuzzing found a crash (reproducer above)"; exit 1; }
 fi
 # One closing line for the whole run: every cmocka test and every integration check.
 cases=$(cat tests/unit/*.log tests/integration/*.log | awk '

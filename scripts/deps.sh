@@ -19,6 +19,9 @@ PACKAGES=(
     libcmocka-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev
     dovecot-imapd dovecot-lmtpd opensmtpd
     sqlite3 python3 openssl ca-certificates curl
+    # the fuzzers (tests/fuzz: clang's libFuzzer and sanitizer runtimes) and
+    # the leak check of a build without sanitizers (tests/integration/valgrind.sh)
+    clang libclang-rt-14-dev valgrind
     python3-icalendar   # tests/integration/icalcheck.py: a parser nobody here wrote
 )
 

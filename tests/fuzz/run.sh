@@ -8,12 +8,14 @@
 # daemon/*.c sources into build/fuzz/, seeds each corpus from tests/data, runs
 # each target with -max_total_time=SECONDS and prints "TARGET: N runs, no
 # crash", or the reproducer of a crash, leak or timeout and exits 1.
-# Environment: CC (default clang), FUZZ_JOBS is not used: one process each.
+# Environment: CC (default clang); FUZZ_OUT, the build and corpus directory
+# (default build/fuzz under the source tree). One process per target; the
+# closing line of each gives the figures: time, executions per second, corpus.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-out="$src/build/fuzz"
+out=${FUZZ_OUT:-$src/build/fuzz}
 all="mime trim form config auth itip bounce"
 
 secs=60
@@ -132,8 +134,11 @@ for t in $targets; do
 	    "$corpus") >"$log" 2>&1 || rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	[ -n "$runs" ] || runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+	units=$(find "$corpus" -type f | wc -l)
 	if [ "$rc" -eq 0 ] && ! grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\|libFuzzer\)' "$log"; then
-		echo "$t: ${runs:-?} runs, no crash"
+		echo "$t: ${runs:-?} runs in ${took:-?} s (${rate:-?} exec/s), corpus $units files, no crash"
 	else
 		crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
 		what=$(grep -m1 -o 'ERROR: [A-Za-z]*: [a-z-]*\|runtime error: .*\|ERROR: libFuzzer: [a-z-]*' "$log" || true)
