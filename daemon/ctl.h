@@ -80,6 +80,11 @@ int ctl_submissions_list(struct ctx *cx, int argc, char **argv);
 int ctl_submissions_show(struct ctx *cx, int argc, char **argv);
 int ctl_submissions_export(struct ctx *cx, int argc, char **argv);
 
+/* ctl_list.c */
+int ctl_list_members(struct ctx *cx, int argc, char **argv);
+int ctl_list_add(struct ctx *cx, int argc, char **argv);
+int ctl_list_remove(struct ctx *cx, int argc, char **argv);
+
 /* ctl_status.c */
 int ctl_status(struct ctx *cx, int argc, char **argv);
 int ctl_backup(struct ctx *cx, int argc, char **argv);

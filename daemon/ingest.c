@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "autoreply.h"
 #include "ingest.h"
+#include "list.h"
 #include "log.h"
 #include "mailfmt.h"
 #include "mime.h"
@@ -746,6 +747,13 @@ run(struct job *j, struct err *e)
 	if ((r = identify(j, e)) != 0 || (r = automatic(j, e)) != 0 ||
 	    (r = unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
 		return r;
+	/* a list command (subscribe, unsubscribe, digest mode), or the reply to
+	 * a list confirmation: handled and answered by list.c */
+	if ((r = list_ingest(j->in->st, j->in->cfg, j->in->key, j->in->keylen, j->m,
+	    j->who.address, j->msg_id, j->now, j->reason, sizeof j->reason, e)) != 0) {
+		j->out.state = MSG_RECORDED;
+		return r;
+	}
 	return submission(j, e);
 }
 
