@@ -56,6 +56,10 @@ usage(FILE *fp)
 	    "  submissions show REF|ID   one submission with every field\n"
 	    "  submissions export --format csv [--kind KIND] [--unit SLUG] [--since DATE]\n"
 	    "                            every matching submission as CSV (RFC 4180) on stdout\n"
+	    "  list members UNIT         who is on the mailing list of a unit or body: address,\n"
+	    "                            language, digest mode, source (roster, mail, cli, ...)\n"
+	    "  list add UNIT ADDRESS [--lang es|pt] [--digest daily|weekly|none]\n"
+	    "  list remove UNIT ADDRESS  subscribe or unsubscribe an address by hand\n"
 	    "  status                    what mercomaild is doing: config, pid, last passes,\n"
 	    "                            counters, outbox, database size, the last errors\n"
 	    "  backup FILE               an online copy of the database into a new FILE\n"
@@ -382,6 +386,9 @@ static const struct command {
 	{ "submissions", "list", ctl_submissions_list },
 	{ "submissions", "show", ctl_submissions_show },
 	{ "submissions", "export", ctl_submissions_export },
+	{ "list", "members", ctl_list_members },
+	{ "list", "add", ctl_list_add },
+	{ "list", "remove", ctl_list_remove },
 	{ "status", NULL, ctl_status },
 	{ "backup", NULL, ctl_backup },
 	{ "report", "activity", ctl_report_activity },
