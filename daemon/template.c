@@ -340,7 +340,7 @@ walk(struct walk *w, const char *s, const char *end)
 				const struct tlist *l = lookup_list(w, name, nlen);
 				if (l != NULL) {
 					int alone = blank_so_far && rest_of_line_blank(tend, end) != NULL;
-					const char *next;
+					const char *next = end;
 					if (alone)
 						textbuf_truncate(w->out, mark);
 					if (walk_list(w, l, alone, tend, end, name, nlen, line, &next) < 0)
