@@ -60,6 +60,18 @@ usage(FILE *fp)
 	    "                            language, digest mode, source (roster, mail, cli, ...)\n"
 	    "  list add UNIT ADDRESS [--lang es|pt] [--digest daily|weekly|none]\n"
 	    "  list remove UNIT ADDRESS  subscribe or unsubscribe an address by hand\n"
+	    "  meeting create --unit SLUG --title T --start \"YYYY-MM-DD HH:MM\"\n"
+	    "         (--end \"YYYY-MM-DD HH:MM\" | --duration 90m|2h) [--tz ZONE] [--location L]\n"
+	    "         [--url U] [--agenda A] [--invite CITY|ADDRESS]... [--alarm MINUTES]\n"
+	    "                            schedule a meeting and queue an invitation to every\n"
+	    "                            member (and each --invite); prints its reference\n"
+	    "  meeting update REF [--title T] [--start ...] [--end ... | --duration D] [--tz ZONE]\n"
+	    "         [--location L] [--url U] [--agenda A]\n"
+	    "                            change it and queue the updated invitation\n"
+	    "  meeting cancel REF        cancel it and queue the cancellation\n"
+	    "  meeting list [--unit SLUG] [--all]\n"
+	    "                            meetings not yet over, cancelled ones too (--all: every one)\n"
+	    "  meeting show REF          one meeting, its invitees and their answers\n"
 	    "  status                    what mercomaild is doing: config, pid, last passes,\n"
 	    "                            counters, outbox, database size, the last errors\n"
 	    "  backup FILE               an online copy of the database into a new FILE\n"
@@ -389,6 +401,11 @@ static const struct command {
 	{ "list", "members", ctl_list_members },
 	{ "list", "add", ctl_list_add },
 	{ "list", "remove", ctl_list_remove },
+	{ "meeting", "create", ctl_meeting_create },
+	{ "meeting", "update", ctl_meeting_update },
+	{ "meeting", "cancel", ctl_meeting_cancel },
+	{ "meeting", "list", ctl_meeting_list },
+	{ "meeting", "show", ctl_meeting_show },
 	{ "status", NULL, ctl_status },
 	{ "backup", NULL, ctl_backup },
 	{ "report", "activity", ctl_report_activity },

@@ -85,6 +85,13 @@ int ctl_list_members(struct ctx *cx, int argc, char **argv);
 int ctl_list_add(struct ctx *cx, int argc, char **argv);
 int ctl_list_remove(struct ctx *cx, int argc, char **argv);
 
+/* ctl_meeting.c: the mails are only queued; mercomaild sends them */
+int ctl_meeting_create(struct ctx *cx, int argc, char **argv);
+int ctl_meeting_update(struct ctx *cx, int argc, char **argv);
+int ctl_meeting_cancel(struct ctx *cx, int argc, char **argv);
+int ctl_meeting_list(struct ctx *cx, int argc, char **argv);
+int ctl_meeting_show(struct ctx *cx, int argc, char **argv);
+
 /* ctl_status.c */
 int ctl_status(struct ctx *cx, int argc, char **argv);
 int ctl_backup(struct ctx *cx, int argc, char **argv);

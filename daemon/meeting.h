@@ -12,6 +12,15 @@
  * address signed for them (purpose "rsvp", object = the meeting id), so a
  * plain "confirmo" is theirs; calendar apps answer the ORGANIZER instead
  * (the bare smtp.from), with an iTIP REPLY that names the ATTENDEE.
+ *
+ * Roles (ROLE= of each ATTENDEE): the contact who asked for the meeting is
+ * CHAIR (added as an invitee if their city is not a member); without one
+ * (a meeting made from the CLI) the contacts of the unit's coordinator
+ * city are CHAIR. The other members are REQ-PARTICIPANT. Extra invitees
+ * are guests, OPT-PARTICIPANT, unless they are members anyway. The list of
+ * invitees is fixed when the meeting is created.
+ *
+ * The mails themselves are written by invite.c (layout and reasons there).
  */
 #ifndef MERCOMAIL_MEETING_H
 #define MERCOMAIL_MEETING_H
@@ -30,6 +39,7 @@ struct meeting_env {
 	const struct config *cfg;
 	const unsigned char *key;
 	size_t keylen;
+	const char *actor;	/* for the audit log ("cli", an address); NULL: "daemon" */
 };
 
 struct meeting_spec {
@@ -53,7 +63,8 @@ struct meeting_spec {
 int meeting_create(struct store *st, const struct meeting_env *env,
     const struct meeting_spec *sp, time_t now, int64_t *id, char ref[32], struct err *e);
 
-/* A change: fields left 0 / NULL stay as they are. */
+/* A change: fields left 0 / NULL stay as they are; "" clears location,
+ * url or agenda (a meeting keeps a location or a url). */
 struct meeting_change {
 	const char *title;
 	time_t start, end;
@@ -65,7 +76,10 @@ struct meeting_change {
 
 /* Apply a change and send the new REQUEST to every invitee: SEQUENCE + 1
  * when the time or the place (location, url) changed, else the same
- * SEQUENCE with a new DTSTAMP. 0, or -1 (a cancelled meeting cannot change). */
+ * SEQUENCE with a new DTSTAMP. A new time or place also resets every
+ * PARTSTAT to NEEDS-ACTION (RFC 5546 3.2.2: the answers were to the old
+ * one; calendar apps ask again). 0, or -1 (a cancelled meeting cannot
+ * change). */
 int meeting_update(struct store *st, const struct meeting_env *env, int64_t id,
     const struct meeting_change *c, time_t now, struct err *e);
 
@@ -93,6 +107,11 @@ enum meeting_rsvp {
  * outcome, or -1 on a store error. */
 int meeting_rsvp(struct store *st, int64_t id, const char *address, const char *partstat,
     const char *via, time_t now, struct err *e);
+
+/* The times and zone of meeting id (for a change given in local time).
+ * 1 found, 0 not, -1 error. */
+int meeting_times(struct store *st, int64_t id, time_t *start, time_t *end, char tzid[64],
+    struct err *e);
 
 /* Title, reference and local start ("YYYY-MM-DD HH:MM Zone") of meeting id,
  * for answers. 1 found, 0 not, -1 error. */
