@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
 	{ "daemon", "allow_root", set_bool, OFF(allow_root), 0, 0 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
+	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -891,6 +892,7 @@ config_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->http.listen);
 	free(cfg->http.host);
+	free(cfg->http.report_token_file);
 	free(cfg);
 }
 

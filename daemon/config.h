@@ -10,7 +10,7 @@
  *   [store]  database
  *   [log]    level, syslog
  *   [daemon] allow_root
- *   [http]   listen
+ *   [http]   listen, report_token_file
  *
  * Unknown sections and keys, missing required keys and bad values are errors
  * reported as "file:line: message". Parsing goes on after an error so that
@@ -80,6 +80,7 @@ struct config_http {
 	char *listen;		/* "host:port" as written; NULL: no HTTP server */
 	char *host;		/* from listen, without the brackets of an IPv6 address */
 	int port;
+	char *report_token_file;	/* secret of /reports/activity; NULL: no such page */
 };
 
 struct config {

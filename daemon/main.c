@@ -402,6 +402,23 @@ cycle(struct daemon *d)
 	return 0;
 }
 
+/* At most limit seconds, less when a deferred answer is due sooner: the
+ * outbox is flushed after each pass, and without new mail the next pass
+ * would come only after IDLE_MAX. At least 1 s, so it never spins. */
+static int
+wait_limit(struct daemon *d, int limit)
+{
+	time_t now = time(NULL);
+	int64_t at;
+	struct err e;
+
+	if (d->smtp == NULL || (at = outbox_next_retry(d->st, &e)) <= 0)
+		return limit;
+	if (at - now < limit)
+		return at - now > 1 ? (int)(at - now) : 1;
+	return limit;
+}
+
 /* Between passes: IDLE when offered and wanted, else sleep. */
 static void
 wait_for_news(struct daemon *d)
@@ -410,12 +427,12 @@ wait_for_news(struct daemon *d)
 	int r;
 
 	if (d->im == NULL || !d->cfg->imap.idle || !imap_has_idle(d->im)) {
-		pause_for(d->cfg->imap.poll_interval);
+		pause_for(wait_limit(d, d->cfg->imap.poll_interval));
 		return;
 	}
 	d->m.wait_allowance = IDLE_MAX;	/* IDLE is quiet by design, not a stall */
 	http_publish(d->http, &d->m);
-	r = imap_idle_wait(d->im, IDLE_MAX, wake_pipe[0], &e);
+	r = imap_idle_wait(d->im, wait_limit(d, IDLE_MAX), wake_pipe[0], &e);
 	d->m.wait_allowance = 0;
 	drain_wake_pipe();
 	if (r < 0) {

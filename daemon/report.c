@@ -19,6 +19,8 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
+#include "config.h"
 #include "report.h"
 #include "template.h"
 #include "text.h"
@@ -904,9 +906,10 @@ chart(struct textbuf *b, const char *title, const char *no_data, const struct ba
 {
 	size_t h = 16 + (n ? n : 1) * CHART_ROW;
 
-	for (size_t i = 0; max <= 0 && i < n; i++)
-		if (bars[i].value > max)
-			max = bars[i].value;
+	if (max <= 0)
+		for (size_t i = 0; i < n; i++)
+			if (bars[i].value > max)
+				max = bars[i].value;
 	textbuf_adds(b, "<figure>\n<figcaption>");
 	add_esc(b, title);
 	addf(b, "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\""
@@ -1164,4 +1167,107 @@ report_format_html(const struct report *r)
 	html_silent(&b, r, L);
 	textbuf_adds(&b, "</body>\n</html>\n");
 	return textbuf_take(&b);
+}
+
+/* ------------------------------------------------------------ the web page */
+
+#define BUSY_MS 2000
+
+struct report_web {
+	char *database;
+	char *token_file;	/* read for each request: a new token needs no reload */
+};
+
+struct report_web *
+report_web_new(const char *database, const char *token_file, struct err *e)
+{
+	struct report_web *w = calloc(1, sizeof *w);
+
+	char *token;
+
+	if (w == NULL || (w->database = strdup(database)) == NULL ||
+	    (w->token_file = strdup(token_file)) == NULL) {
+		report_web_free(w);
+		err_set(e, "report: out of memory");
+		return NULL;
+	}
+	/* a file that cannot serve (missing, readable by others) stops the start */
+	if ((token = config_read_secret(token_file, e)) == NULL) {
+		err_wrap(e, "http.report_token_file");
+		report_web_free(w);
+		return NULL;
+	}
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return w;
+}
+
+void
+report_web_free(struct report_web *w)
+{
+	if (w == NULL)
+		return;
+	free(w->token_file);
+	free(w->database);
+	free(w);
+}
+
+int
+report_web_page(struct report_web *w, const char *token, const char *since,
+    const char *until, const char *lang, const char *silent_days, int64_t now, char **html,
+    struct err *e)
+{
+	struct report_opts o = { -1, now, now, REPORT_SILENT_DAYS, "es" };
+	struct report *r;
+	sqlite3 *db = NULL;
+	char *want;
+	int64_t n;
+	int ok;
+
+	*html = NULL;
+	if ((want = config_read_secret(w->token_file, e)) == NULL) {
+		err_wrap(e, "http.report_token_file");
+		return -1;
+	}
+	ok = report_token_ok(token, want);
+	explicit_bzero(want, strlen(want));
+	free(want);
+	if (!ok)
+		return 0;
+	/* the options as the CLI takes them (its days are whole UTC dates) */
+	if (until != NULL && (strlen(until) != 10 || (o.until = clock_parse(until)) < 0))
+		return -2;
+	if (until != NULL)
+		o.until += DAY;
+	if (since != NULL && (strlen(since) != 10 || (o.since = clock_parse(since)) < 0))
+		return -2;
+	if (since == NULL)
+		o.since = o.until - 365 * DAY;
+	if (lang != NULL && strcmp(lang, "es") != 0 && strcmp(lang, "pt") != 0)
+		return -2;
+	o.lang = lang ? lang : "es";
+	if (silent_days != NULL) {
+		char *end;
+		n = strtoll(silent_days, &end, 10);
+		if (*silent_days < '0' || *silent_days > '9' || *end != '\0' || n < 1 || n > 36500)
+			return -2;
+		o.silent_days = (int)n;
+	}
+	if (o.until <= o.since)
+		return -2;
+	if (sqlite3_open_v2(w->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		err_set(e, "report: %s: %s", w->database, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, BUSY_MS);
+	r = report_gather(db, &o, e);
+	sqlite3_close(db);
+	if (r == NULL)
+		return -1;
+	*html = report_format_html(r);
+	report_free(r);
+	if (*html == NULL)
+		return err_set(e, "report: out of memory");
+	return 1;
 }

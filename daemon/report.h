@@ -105,6 +105,31 @@ char *report_format_text(const struct report *r);
 char *report_format_csv(const struct report *r);
 char *report_format_html(const struct report *r);
 
+/* --- /reports/activity (answered from mercomaild's HTTP thread, http.c) */
+
+struct report_web;
+
+/* Serve the report of database to whoever holds the secret in token_file
+ * (config_read_secret: a file others cannot read; checked now, and read
+ * again for each request, so a new token takes effect at once). Returns
+ * what report_web_free() frees, or NULL with e set. */
+struct report_web *report_web_new(const char *database, const char *token_file,
+    struct err *e);
+void report_web_free(struct report_web *w);	/* accepts NULL */
+
+/*
+ * The page for a request whose query gave token, since and until
+ * (YYYY-MM-DD, until included; NULL: the last 365 days up to now), lang
+ * ("es", "pt"; NULL: es) and silent_days (NULL: the default). Each request
+ * opens its own read-only connection (the report is not hot; the daemon's
+ * connection belongs to the main thread). Returns 1 with *html (caller
+ * frees), 0 when the token is missing or wrong (answer as for an unknown
+ * path), -2 for a bad option, -1 with e set on a database error.
+ */
+int report_web_page(struct report_web *w, const char *token, const char *since,
+    const char *until, const char *lang, const char *silent_days, int64_t now, char **html,
+    struct err *e);
+
 /* The token of /reports/activity: 1 if given equals want. The time taken
  * depends on the lengths only, never on where they differ. given may be NULL. */
 int report_token_ok(const char *given, const char *want);

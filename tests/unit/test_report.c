@@ -22,7 +22,7 @@ static char *kinds[] = { "informe", "odm" };
 static int64_t by_kind_mvd[] = { 2, 1 }, by_kind_poa[] = { 0, 0 };
 
 static struct report_unit units[] = {
-	{ "consejo", "Consejo", 1, 0, 0, 1, 5, 3, 2, 0, 0, 0 },
+	{ "consejo", "Consejo", 1, 1, 0, 1, 5, 3, 2, 0, 0, 0 },
 	{ "cultura", "Cultura", 0, 2, T0 + 40 * DAY, 2, 8, 6, 6, 1, 1, T0 + 40 * DAY },
 	{ "turismo", "Turismo <&> \"Ocio\"", 0, 0, 0, 0, 0, 0, 0, 0, 0, T0 - 300 * DAY },
 };
@@ -71,7 +71,7 @@ static const char text_es[] =
 	"\n"
 	"Unidades temáticas y órganos\n"
 	"Unidad   Informes  Último informe  Reuniones  Invitaciones  Respondidas  Asistencia  Buenas prácticas  Indicadores ODM\n"
-	"consejo         0               -          1             5            3         40%                 0                0\n"
+	"consejo         1               -          1             5            3         40%                 0                0\n"
 	"cultura         2      2026-02-10          2             8            6         75%                 1                1\n"
 	"turismo         0               -          0             0            0           -                 0                0\n"
 	"\n"
@@ -116,7 +116,7 @@ static const char csv[] =
 	"scope,slug,name,country,reports,last_report,meetings,invited,answered,accepted,"
 	"attendance_pct,best_practices,mdg_indicators,submissions,kind:informe,kind:odm,"
 	"last_submission,silent\r\n"
-	"body,consejo,Consejo,,0,,1,5,3,2,40,0,0,,,,,0\r\n"
+	"body,consejo,Consejo,,1,,1,5,3,2,40,0,0,,,,,0\r\n"
 	"unit,cultura,Cultura,,2,2026-02-10,2,8,6,6,75,1,1,,,,2026-02-10,0\r\n"
 	"unit,turismo,\"Turismo <&> \"\"Ocio\"\"\",,0,,0,0,0,0,,0,0,,,,2025-03-07,1\r\n"
 	"city,,Montevideo,UY,,,,4,3,2,50,,,3,2,1,2026-02-10,0\r\n"
@@ -194,6 +194,9 @@ test_html(void **state)
 	assert_non_null(strstr(h, "<td class=\"n\" data-col=\"kind:odm\">1</td>"));
 	assert_non_null(strstr(h, "Período: <span id=\"since\">2026-01-01</span> a "
 	    "<span id=\"until\">2026-06-30</span>"));
+	/* the reports bars: 1 and 2 of 2, scaled to the largest (420 px) */
+	assert_non_null(strstr(h, "<rect x=\"230\" y=\"9\" width=\"210\" height=\"14\""));
+	assert_non_null(strstr(h, "<rect x=\"230\" y=\"29\" width=\"420\" height=\"14\""));
 	/* the attendance bars: 40% and 75% of 420 px */
 	assert_non_null(strstr(h, "width=\"168\" height=\"14\""));
 	assert_non_null(strstr(h, "width=\"315\" height=\"14\""));
