@@ -64,6 +64,7 @@ struct daemon {
 	struct status_info si;
 	char *config_abs;	/* config_path made absolute, for the status row */
 	struct http *http;	/* NULL: no [http] listen */
+	int store_full;		/* the database's disk was full at the last pass */
 };
 
 static void
@@ -369,6 +370,23 @@ reload(struct daemon *d)
 	publish(d);	/* the new poll interval shows at once */
 }
 
+/* A full disk under the database, said in one line when it starts and when
+ * it ends (the passes in between fail the same way, with backoff). e: the
+ * error of a failed pass, NULL after a good one. */
+static void
+note_store_full(struct daemon *d, const struct err *e)
+{
+	if (e != NULL && strstr(e->msg, sqlite3_errstr(SQLITE_FULL)) != NULL && !d->store_full) {
+		log_error("event=store.full database=%s msg=\"no space left for the database:"
+		    " no mail is taken in, it stays on the IMAP server until there is space\"",
+		    d->cfg->database);
+		d->store_full = 1;
+	} else if (e == NULL && d->store_full) {
+		log_info("event=store.full status=cleared database=%s", d->cfg->database);
+		d->store_full = 0;
+	}
+}
+
 /* One connection attempt and one pass. Returns 0, or an exit code. */
 static int
 cycle(struct daemon *d)
@@ -387,6 +405,7 @@ cycle(struct daemon *d)
 	}
 	if (sync_inbox(d->im, d->st, d->in, &d->cfg->imap, &stop_flag, &stats, &e) < 0) {
 		log_error("event=sync status=failed reason=\"%s\"", e.msg);
+		note_store_full(d, &e);
 		metrics_count_sync(&d->m, &stats);	/* what it committed is done */
 		note_failure(d, e.msg);
 		if (imap_broken(d->im)) {
@@ -397,6 +416,7 @@ cycle(struct daemon *d)
 	}
 	log_info("event=sync status=ok seen=%u stored=%u duplicates=%u rejected=%u moved=%u",
 	    stats.seen, stats.stored, stats.duplicates, stats.rejected, stats.moved);
+	note_store_full(d, NULL);
 	metrics_count_sync(&d->m, &stats);
 	metrics_cycle_ok(&d->m, time(NULL));
 	return 0;
