@@ -28,6 +28,7 @@
 #include "http.h"
 #include "imap.h"
 #include "ingest.h"
+#include "invite.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -476,8 +477,10 @@ check_forms(const struct config *cfg)
 		return EX_CONFIG;
 	}
 	form_set_free(fs);
-	/* every answer text must load and render with the values it gets */
-	return ingest_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
+	/* every answer and invitation text must load and render with the
+	 * values it gets (count every problem: each one is printed) */
+	return ingest_check_templates(cfg->mail.templates, stderr) +
+	    invite_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
 }
 
 /* Root only when the config says so ([daemon] allow_root); -n only warns. */
