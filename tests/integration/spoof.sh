@@ -1,0 +1,291 @@
+#!/bin/bash
+# Spoofing and header injection, every case in one place with the answer the
+# sender is documented to get (README "Forms", templates/*/): nothing below is
+# accepted, and each answer is read back from the sender's own Dovecot
+# mailbox and its text checked.
+#
+#   case                                          state     answer (template: reason)
+#   sender not in the roster                      held      unknown-sender
+#   roster contact, form of a coordinator         rejected  not-authorised: role
+#   coordinator of another unit                   rejected  not-authorised: unit
+#   require_dkim, our server says dkim=fail       rejected  rejected-dkim
+#   require_dkim, no Authentication-Results       rejected  rejected-dkim
+#   require_dkim, "pass" from an untrusted server rejected  rejected-dkim
+#   require_dkim, our "pass" for another domain   rejected  rejected-dkim
+#   reply token forged (MAC changed)              rejected  bad-token: forged
+#   reply token expired (genuine MAC)             rejected  bad-token: expired
+#   reply token issued to someone else            rejected  bad-token: someone else
+#   CR/LF/NUL hidden in the Subject (RFC 2047 B and Q), in the display name,
+#   in a folded Message-ID, echoed in answers     (answered) no new header
+#   CR/LF in a roster name (the To display name)  import refused
+# Controls show the same set-up accepts the genuine mail in each case.
+# (Single-use tokens for confirmations and votes do not exist yet.)
+set -u
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/common.sh"
+start_work
+mkdir -p "$W/out"
+write_config "$CONF" smtp=yes answers_per_hour=100
+T=$MERCOMAIL_SRCDIR/templates
+
+MVD=relaciones.internacionales@montevideo.example	# coordinates ambiente (es)
+POA=gabinete@portoalegre.example			# coordinates cultura (pt)
+ROS=internacionales@rosario.example			# coordinates ciencia, educacion (es)
+QUI=alcaldia@quito.example				# a contact; coordinates no unit
+STR=alguien@desconocido.example				# not in the roster
+for a in $MVD $POA $ROS $QUI $STR; do harness_add_user "$a" pw; done
+"$MERCOMAIL" -c "$CONF" init >/dev/null
+"$MERCOMAIL" -c "$CONF" roster import "$MERCOMAIL_TESTDATA/roster/cities.csv" \
+	"$MERCOMAIL_TESTDATA/roster/units.csv" >/dev/null
+
+echo 0 > "$W/count"
+# submit FROM SUBJECT [TO] < BODY: prints the Message-ID. Extra header lines
+# (CRLF-terminated) from $EXTRA_HEADERS; $FROM_HEADER replaces the From line;
+# $MSGID_HEADER replaces the Message-ID line.
+submit() {
+	local from=$1 subject=$2 to=${3:-$HARNESS_USER} f N
+	N=$(( $(cat "$W/count") + 1 ))
+	echo "$N" > "$W/count"
+	f=$W/sub-$N.eml
+	{
+		if [ -n "${FROM_HEADER:-}" ]; then printf '%s\r\n' "$FROM_HEADER"; else printf 'From: %s\r\n' "$from"; fi
+		printf 'To: %s\r\nSubject: %s\r\n' "$to" "$subject"
+		if [ -n "${MSGID_HEADER:-}" ]; then printf '%s\r\n' "$MSGID_HEADER"
+		else printf 'Message-ID: <spoof-%d-%s@test.example>\r\n' "$N" "$$"; fi
+		printf 'Date: %s\r\nMIME-Version: 1.0\r\n' "$(date -R)"
+		printf 'Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n'
+		cat "${EXTRA_HEADERS:-/dev/null}"
+		printf '\r\n'
+		sed 's/$/\r/'
+	} > "$f"
+	mailtool send --from "$from" --to "$to" "$f" >/dev/null
+	echo "<spoof-$N-$$@test.example>"
+}
+state_of() { sql "SELECT state FROM messages WHERE message_id = '$1'"; }
+reason_of() { sql "SELECT reason FROM messages WHERE message_id = '$1'"; }
+run_daemon() {
+	mailtool wait-count INBOX "$1" --timeout 30 >/dev/null || not_ok "only $(mailtool count INBOX) of $1 mails arrived"
+	"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
+}
+# answer_to ADDR MSGID: the file of the answer to MSGID in ADDR's mailbox
+# (waits for it), or nothing
+answer_to() {
+	local i f
+	for i in $(seq 1 50); do
+		rm -rf "$W/out/$1"
+		mailtool --user "$1" --password pw fetch-all INBOX "$W/out/$1" >/dev/null 2>&1
+		f=$(grep -l -F "In-Reply-To: $2" "$W/out/$1"/*.eml 2>/dev/null | head -1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.2
+	done
+}
+# decoded FILE: the Subject, then the text body, decoded
+decoded() {
+	python3 - "$1" <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print(str(m["Subject"]))
+print(m.get_body(preferencelist=("plain",)).get_content())
+PY
+}
+# the fixed part of a template's Subject line (before the first {{)
+subject_of() { sed -n '1s/^Subject: \([^{]*\).*/\1/p' "$T/$1/$2.txt" | sed 's/ *$//'; }
+# expect_answer WHAT ADDR MSGID LANG TEMPLATE [PHRASE]: the sender got the
+# documented answer: its Subject, and the reason phrase in its text
+expect_answer() {
+	local what=$1 addr=$2 msgid=$3 lang=$4 tpl=$5 phrase=${6:-} f
+	f=$(answer_to "$addr" "$msgid")
+	if [ -z "$f" ]; then not_ok "$what: no answer in $addr's mailbox"; return; fi
+	decoded "$f" > "$f.txt"
+	# the text re-flowed: a phrase may be split over two lines
+	if head -1 "$f.txt" | grep -qF -- "$(subject_of "$lang" "$tpl")" &&
+	   { [ -z "$phrase" ] || tr -s ' \n' '  ' < "$f.txt" | grep -qF -- "$phrase"; }; then
+		ok "$what: $addr got the '$tpl' answer${phrase:+ saying \"$phrase\"}"
+	else
+		not_ok "$what: the answer is not '$tpl'${phrase:+ with \"$phrase\"}:"; sed 's/^/    /' "$f.txt" | head -20
+	fi
+}
+# expect_refused WHAT MSGID STATE REASON-PATTERN
+expect_refused() {
+	check_eq "$1: state" "$3" "$(state_of "$2")"
+	check_grep "$1: the recorded reason" "$4" <(reason_of "$2")
+}
+
+INFORME_CULTURA='Unidad: cultura
+Período: 2026-07-01 a 2026-12-31
+Actividades: Talleres.
+Resultados: Dos.'
+INFORME_AMBIENTE='Unidad: ambiente
+Período: 2026-07-01 a 2026-12-31
+Actividades: Talleres de reciclaje.
+Resultados: Guía publicada.'
+AGENDA='Órgano: consejo
+Título: Fronteras
+Justificación: Pedido de varias ciudades.
+Proponente: Rosario'
+
+# --- who may send ---------------------------------------------------------------------
+m_str=$(submit $STR "[informe] Cultura" <<<"$INFORME_CULTURA")
+m_role=$(submit $QUI "[informe] Cultura" <<<"$INFORME_CULTURA")	# Quito coordinates no unit
+m_unit=$(submit $MVD "[informe] Cultura" <<<"$INFORME_CULTURA")	# Montevideo coordinates ambiente
+m_ok=$(submit $MVD "[informe] Ambiente" <<<"$INFORME_AMBIENTE")	# control, and the token below
+
+# --- CR, LF and NUL on their way to an outgoing header -------------------------------
+b64() { printf '%b' "$1" | base64 -w0; }
+INJ_B="=?UTF-8?B?$(b64 'Informe\r\nBcc: evil@attacker.example\r\nX-Injected: 1')?="
+INJ_Q='=?UTF-8?Q?Informe=0D=0ABcc:_evil@attacker.example=0AX-Injected:_2=0Dx=00y?='
+m_hb=$(submit $STR "$INJ_B" <<<"hola")
+m_hq=$(submit $STR "$INJ_Q" <<<"hola")
+m_hctl=$(submit $STR "plain subject" <<<"hola")	# the control of the unknown-sender answers
+m_hack=$(submit $ROS "[tema de agenda] $INJ_B" <<<"$AGENDA")
+m_hackc=$(submit $ROS "[tema de agenda] control" <<<"$AGENDA")	# the control of the acks
+m_hname=$(FROM_HEADER="From: =?UTF-8?B?$(b64 'Ana\r\nBcc: evil@attacker.example')?= <$ROS>" \
+	submit $ROS "[tema de agenda] nombre" <<<"$AGENDA")
+m_hid=$(MSGID_HEADER="Message-ID: <folded-$$@test.example>
+ Bcc: evil@attacker.example" submit $ROS "[tema de agenda] id" <<<"$AGENDA")
+m_hid="<folded-$$@test.example>"
+run_daemon 11
+
+expect_refused "sender not in the roster" "$m_str" held "not in the roster"
+expect_answer "sender not in the roster" $STR "$m_str" es unknown-sender "no figura en el registro"
+expect_refused "a contact sends a coordinator's form" "$m_role" rejected ""
+expect_answer "a contact sends a coordinator's form" $QUI "$m_role" es not-authorised \
+	"su función en la red no permite enviar este formulario"
+expect_refused "coordinator of another unit" "$m_unit" rejected ""
+expect_answer "coordinator of another unit" $MVD "$m_unit" es not-authorised \
+	"solo puede enviar este formulario para la unidad que coordina"
+check_eq "control: the coordinator's own unit is recorded" recorded "$(state_of "$m_ok")"
+
+# check_headers WHAT ANSWER CONTROL: the answer's header names are the
+# control's (same template, same path); no Bcc or X-Injected line anywhere in
+# the header; CRLF line ends only, no NUL, no CR/LF in any decoded value
+check_headers() {
+	local what=$1 f=$2 c=$3 out
+	if [ -z "$f" ] || [ -z "$c" ]; then not_ok "$what: answer or control missing"; return; fi
+	out=$(python3 - "$f" "$c" <<'PY'
+import email, email.policy, re, sys
+def load(p):
+    raw = open(p, "rb").read()
+    return raw, email.message_from_bytes(raw, policy=email.policy.default)
+raw, m = load(sys.argv[1])
+_, c = load(sys.argv[2])
+problems = []
+names = sorted(k.lower() for k in m.keys())
+want = sorted(k.lower() for k in c.keys())
+if names != want:
+    problems.append("header names %s, expected %s" % (names, want))
+head = raw.split(b"\r\n\r\n", 1)[0]
+if re.search(rb"(^|[\r\n])(Bcc|X-Injected)[ \t]*:", head, re.I):
+    problems.append("a Bcc or X-Injected line in the header")
+if b"\0" in raw:
+    problems.append("a NUL byte in the mail")
+if raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n"):
+    problems.append("a bare CR or LF in the mail")
+for k, v in m.items():
+    if re.search(r"[\r\n\0]", str(v)):
+        problems.append("%s decodes to a value with CR, LF or NUL: %r" % (k, str(v)))
+print("; ".join(problems))
+PY
+)
+	[ -z "$out" ] && ok "$what: no new header, CRLF only, no NUL" || not_ok "$what: $out"
+}
+a_ctl=$(answer_to $STR "$m_hctl")
+check_headers "Subject with CRLF in an RFC 2047 B word (unknown-sender answer)" "$(answer_to $STR "$m_hb")" "$a_ctl"
+check_headers "Subject with CR, LF, NUL in a Q word (unknown-sender answer)" "$(answer_to $STR "$m_hq")" "$a_ctl"
+a_ackc=$(answer_to $ROS "$m_hackc")
+check_headers "Subject with CRLF echoed in an acknowledgement" "$(answer_to $ROS "$m_hack")" "$a_ackc"
+check_headers "display name with CRLF in an RFC 2047 word" "$(answer_to $ROS "$m_hname")" "$a_ackc"
+check_headers "a folded Message-ID echoed in In-Reply-To/References" "$(answer_to $ROS "$m_hid")" "$a_ackc"
+f=$(answer_to $STR "$m_hb"); decoded "$f" | head -1 > "$W/subj-b"
+check_grep "the injected text stays inside the Subject" "Informe.*Bcc: evil@attacker.example" "$W/subj-b"
+# the raw bytes of every answer delivered: no header line that was not sent by us
+rm -rf "$W/all"; for a in $STR $ROS; do
+	mailtool --user $a --password pw fetch-all INBOX "$W/all/$a" >/dev/null
+done
+n=$(for f in "$W"/all/*/*.eml; do python3 -c 'import sys; print(open(sys.argv[1],"rb").read().split(b"\r\n\r\n",1)[0].decode("latin-1"))' "$f"; done |
+	grep -ci '^\(bcc\|x-injected\):' || true)
+check_eq "no Bcc or X-Injected header line in any delivered answer (raw bytes)" 0 "$n"
+check_eq "nothing was delivered to the injected Bcc address" 0 \
+	"$(grep -rl 'evil@attacker.example' "$HARNESS_DIR"/smtpd.log 2>/dev/null | wc -l)"
+
+# a roster name reaches the To display name of every answer: CR/LF refused
+sed '$a Paysandú,UY,es,America/Montevideo,"Intendente\r\nBcc: evil@attacker.example",intendencia@paysandu.example' \
+	"$MERCOMAIL_TESTDATA/roster/cities.csv" | sed 's/\\r\\n/\r\n/' > "$W/cities-crlf.csv"
+"$MERCOMAIL" -c "$CONF" roster import "$W/cities-crlf.csv" "$MERCOMAIL_TESTDATA/roster/units.csv" \
+	> "$W/roster.out" 2>&1; rc=$?
+[ $rc -ne 0 ] && ok "a roster name with CR/LF is refused (exit $rc)" || not_ok "a roster name with CR/LF was imported"
+check_grep "the refusal names the line break" "line break or control character" "$W/roster.out"
+
+# --- reply tokens ---------------------------------------------------------------------
+ack=$(answer_to $MVD "$m_ok")
+token=$(python3 - "$ack" <<'PY'
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+t = re.search(r"secretaria\+(reply-[a-z0-9-]+)@red\.test", str(m["Reply-To"]))
+print(t.group(1) if t else "")
+PY
+)
+[ -n "$token" ] && ok "the acknowledgement carries a signed reply address" || not_ok "no token in the ack's Reply-To"
+forged=${token%?}$( [ "${token: -1}" = a ] && echo b || echo a )
+# a token with a genuine MAC that expired an hour ago: what the daemon would
+# have issued with token_days in the past (daemon/auth.c, mercomail-token-v1)
+expired=$(python3 - "$token" "$(token_key)" <<'PY'
+import hashlib, hmac, sys, time
+purpose, obj, con, exp, mac = sys.argv[1].split("-")
+key = open(sys.argv[2], "rb").read().strip()
+b36, b32 = "0123456789abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz234567"
+def num(s): return int(s, 36)
+def enc36(v):
+    s = ""
+    while True:
+        s = b36[v % 36] + s; v //= 36
+        if v == 0: return s
+when = int(time.time()) - 3600
+msg = "mercomail-token-v1\n%s\n%d\n%d\n%d" % (purpose, num(obj), num(con), when)
+d = hmac.new(key, msg.encode(), hashlib.sha256).digest()
+bits = int.from_bytes(d[:13], "big") >> 4      # the first 100 bits
+m = "".join(b32[(bits >> (5 * (19 - i))) & 31] for i in range(20))
+print("-".join([purpose, obj, con, enc36(when), m]))
+PY
+)
+m_forged=$(submit $MVD "Re: Recibido" "secretaria+$forged@red.test" <<<"$INFORME_AMBIENTE")
+m_expired=$(submit $MVD "Re: Recibido" "secretaria+$expired@red.test" <<<"$INFORME_AMBIENTE")
+m_foreign=$(submit $POA "Re: Recibido" "secretaria+$token@red.test" <<<"$INFORME_CULTURA")
+m_genuine=$(submit $MVD "Re: Recibido" "secretaria+$token@red.test" <<<"$INFORME_AMBIENTE")
+run_daemon 4
+expect_refused "forged reply token" "$m_forged" rejected "reply token forged"
+expect_answer "forged reply token" $MVD "$m_forged" es bad-token "firma incorrecta"
+expect_refused "expired reply token" "$m_expired" rejected "reply token expired"
+expect_answer "expired reply token" $MVD "$m_expired" es bad-token "la dirección de respuesta venció"
+expect_refused "reply token issued to someone else" "$m_foreign" rejected "reply token issued to someone else"
+expect_answer "reply token issued to someone else" $POA "$m_foreign" pt bad-token \
+	"o endereço de resposta foi emitido para outra pessoa"
+check_eq "control: the genuine token is accepted" recorded "$(state_of "$m_genuine")"
+
+# --- require_dkim: only our border server's verdict for the From domain --------------
+write_config "$CONF" smtp=yes answers_per_hour=100 require_dkim=yes
+ar() { printf 'Authentication-Results: %s\r\n' "$1" > "$W/ar.hdr"; echo "$W/ar.hdr"; }
+m_fail=$(EXTRA_HEADERS=$(ar "mx.red.test; dkim=fail header.d=rosario.example; spf=fail smtp.mailfrom=rosario.example") \
+	submit $ROS "[tema de agenda] dkim=fail" <<<"$AGENDA")
+m_none=$(submit $ROS "[tema de agenda] sin veredicto" <<<"$AGENDA")
+m_other=$(EXTRA_HEADERS=$(ar "mx.otro.example; dkim=pass header.d=rosario.example; spf=pass smtp.mailfrom=rosario.example") \
+	submit $ROS "[tema de agenda] otro servidor" <<<"$AGENDA")
+m_dom=$(EXTRA_HEADERS=$(ar "mx.red.test; dkim=pass header.d=attacker.example; spf=pass smtp.mailfrom=attacker.example") \
+	submit $ROS "[tema de agenda] otro dominio" <<<"$AGENDA")
+m_pass=$(EXTRA_HEADERS=$(ar "mx.red.test; dkim=pass header.d=rosario.example; spf=pass smtp.mailfrom=rosario.example") \
+	submit $ROS "[tema de agenda] firmado" <<<"$AGENDA")
+run_daemon 5
+for pair in "dkim=fail from our server:$m_fail" "no Authentication-Results:$m_none" \
+	"dkim=pass from an untrusted server:$m_other" "our dkim=pass for another domain:$m_dom"; do
+	what="require_dkim, ${pair%%:<*}"; m="<${pair#*:<}"
+	expect_refused "$what" "$m" rejected "DKIM/SPF did not pass"
+	expect_answer "$what" $ROS "$m" es rejected-dkim "la verificación DKIM/SPF falló"
+done
+check_eq "control: our server's dkim=pass for the From domain is accepted" recorded "$(state_of "$m_pass")"
+
+# --- nothing of the above became a submission -----------------------------------------
+refused="'$m_str','$m_role','$m_unit','$m_forged','$m_expired','$m_foreign','$m_fail','$m_none','$m_other','$m_dom'"
+check_eq "none of the refused mails became a submission" 0 \
+	"$(sql "SELECT count(*) FROM submissions s JOIN messages m ON m.id = s.message_id WHERE m.message_id IN ($refused)")"
+check_eq "database integrity" ok "$(sql 'PRAGMA integrity_check')"
+finish
