@@ -59,7 +59,7 @@ struct key {
 
 static key_fn set_string, set_path, set_bool, set_int, set_size;
 static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
-static key_fn set_http_listen;
+static key_fn set_http_listen, set_base_url;
 
 #define OFF(m) offsetof(struct config, m)
 
@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
 	{ "daemon", "allow_root", set_bool, OFF(allow_root), 0, 0 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
+	{ "http", "base_url", set_base_url, OFF(http.base_url), 0, 0 },
 	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -566,6 +567,44 @@ set_http_listen(struct parser *p, const struct key *k, const char *val,
 	return 0;
 }
 
+/* The public URL the feeds are reached at (behind a proxy, usually https):
+ * the CLI prints feed links under it, so it must leave room for them in
+ * Google's 256 characters. Stored without a trailing '/'. */
+static int
+set_base_url(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	const char *host = strncmp(val, "https://", 8) == 0 ? val + 8 :
+	    strncmp(val, "http://", 7) == 0 ? val + 7 : NULL;
+	size_t n = strlen(val);
+	char **dst = field(p, k);
+
+	if (host == NULL || *host == '\0' || *host == '/' ||
+	    strpbrk(val, " \t?#\"<>\\") != NULL) {
+		snprintf(why, whysz, "'%s' is not an http(s)://host[:port][/path] URL "
+		    "(no query, no fragment)", val);
+		return -1;
+	}
+	for (const char *c = val; *c; c++)
+		if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7E) {
+			snprintf(why, whysz, "'%s': only printable ASCII (encode the rest)", val);
+			return -1;
+		}
+	if (n > 100) {
+		snprintf(why, whysz, "longer than 100 characters: feed links must stay "
+		    "under 256");
+		return -1;
+	}
+	while (n > 0 && val[n - 1] == '/')
+		n--;
+	free(*dst);
+	if ((*dst = strndup(val, n)) == NULL) {
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ lines */
 
 static char *
@@ -892,6 +931,7 @@ config_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->http.listen);
 	free(cfg->http.host);
+	free(cfg->http.base_url);
 	free(cfg->http.report_token_file);
 	free(cfg);
 }

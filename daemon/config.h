@@ -10,7 +10,7 @@
  *   [store]  database
  *   [log]    level, syslog
  *   [daemon] allow_root
- *   [http]   listen, report_token_file
+ *   [http]   listen, base_url, report_token_file
  *
  * Unknown sections and keys, missing required keys and bad values are errors
  * reported as "file:line: message". Parsing goes on after an error so that
@@ -75,11 +75,13 @@ struct config_mail {
 	int alarm_minutes;	/* VALARM of meeting invites, minutes before; 0: none; default 1440 */
 };
 
-/* The HTTP server of mercomaild (/healthz, /metrics). */
+/* The HTTP server of mercomaild (/healthz, /metrics, /feeds/). */
 struct config_http {
 	char *listen;		/* "host:port" as written; NULL: no HTTP server */
 	char *host;		/* from listen, without the brackets of an IPv6 address */
 	int port;
+	char *base_url;		/* public http(s)://host[:port][/path] of the feeds, no
+				 * trailing '/'; NULL: unset */
 	char *report_token_file;	/* secret of /reports/activity; NULL: no such page */
 };
 

@@ -76,6 +76,14 @@ usage(FILE *fp)
 	    "                            counters, outbox, database size, the last errors\n"
 	    "  backup FILE               an online copy of the database into a new FILE\n"
 	    "                            (safe while mercomaild runs; checked for integrity)\n"
+	    "  feed url FEED [--for ADDRESS]\n"
+	    "                            the webcal:// and https:// links of a calendar feed\n"
+	    "                            (FEED: network, unit SLUG, body SLUG, city SLUG or SLUG);\n"
+	    "                            a private one: ADDRESS's own link (a token, made once)\n"
+	    "  feed private SLUG on|off  whether a unit's or body's feed needs a token\n"
+	    "  feed tokens SLUG          the tokens of a unit's or body's feed\n"
+	    "  feed revoke TOKEN | --for ADDRESS SLUG\n"
+	    "                            that link stops working (404)\n"
 	    "  report activity [--since DATE] [--until DATE] [--silent-days N]\n"
 	    "         [--format text|csv|html] [--lang es|pt]\n"
 	    "                            per unit and body: activity reports, meetings held,\n"
@@ -408,6 +416,10 @@ static const struct command {
 	{ "meeting", "show", ctl_meeting_show },
 	{ "status", NULL, ctl_status },
 	{ "backup", NULL, ctl_backup },
+	{ "feed", "url", ctl_feed_url },
+	{ "feed", "private", ctl_feed_private },
+	{ "feed", "tokens", ctl_feed_tokens },
+	{ "feed", "revoke", ctl_feed_revoke },
 	{ "report", "activity", ctl_report_activity },
 	{ "help", NULL, cmd_help },
 };

@@ -96,6 +96,12 @@ int ctl_meeting_show(struct ctx *cx, int argc, char **argv);
 int ctl_status(struct ctx *cx, int argc, char **argv);
 int ctl_backup(struct ctx *cx, int argc, char **argv);
 
+/* ctl_feed.c: calendar feed links and the tokens of private feeds */
+int ctl_feed_url(struct ctx *cx, int argc, char **argv);
+int ctl_feed_private(struct ctx *cx, int argc, char **argv);
+int ctl_feed_tokens(struct ctx *cx, int argc, char **argv);
+int ctl_feed_revoke(struct ctx *cx, int argc, char **argv);
+
 /* ctl_report.c: the activity report of the network (report.h) */
 int ctl_report_activity(struct ctx *cx, int argc, char **argv);
 

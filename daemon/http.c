@@ -18,17 +18,14 @@
 
 #include <microhttpd.h>
 
+#include "clock.h"
+#include "feed.h"
 #include "http.h"
 #include "log.h"
 
-/* enum MHD_Result replaced int in libmicrohttpd 0.9.71. */
-#if MHD_VERSION >= 0x00097002
-#define MHD_RESULT enum MHD_Result
-#else
-#define MHD_RESULT int
-#endif
-
-#define CONNECTIONS_MAX 16	/* monitoring needs few; a flood must not cost memory */
+/* Calendar apps poll the feeds, monitoring polls the rest; a flood must
+ * still not cost much memory (MHD gives each connection a 32 KiB pool). */
+#define CONNECTIONS_MAX 128
 #define CONNECTION_TIMEOUT 10	/* seconds: a slow client cannot hold a slot */
 #define BODY_MAX 4096		/* /metrics is about 2 KiB */
 
@@ -41,6 +38,7 @@ struct http {
 	struct metrics snap;
 	char start_error[200];	/* MHD's first complaint while starting */
 	int starting;		/* 1 while in MHD_start_daemon(); guarded by lock too */
+	struct feed *feed;	/* used by MHD's thread only */
 };
 
 /* MHD's own diagnostics (bind failures and the like) into our log. */
@@ -110,23 +108,78 @@ serve_metrics(struct MHD_Connection *c, const struct metrics *m)
 	return reply(c, MHD_HTTP_OK, prometheus, body, (size_t)n);
 }
 
+static struct metrics
+snapshot(struct http *h)
+{
+	struct metrics m;
+
+	pthread_mutex_lock(&h->lock);
+	m = h->snap;
+	pthread_mutex_unlock(&h->lock);
+	return m;
+}
+
+static MHD_RESULT
+route_healthz(struct http *h, struct MHD_Connection *c, const char *rest)
+{
+	struct metrics m = snapshot(h);
+
+	(void)rest;
+	return serve_healthz(c, &m);
+}
+
+static MHD_RESULT
+route_metrics(struct http *h, struct MHD_Connection *c, const char *rest)
+{
+	struct metrics m = snapshot(h);
+
+	(void)rest;
+	return serve_metrics(c, &m);
+}
+
+static MHD_RESULT
+route_feeds(struct http *h, struct MHD_Connection *c, const char *rest)
+{
+	return feed_answer(h->feed, c, rest);
+}
+
+/* The pages: a path, or a prefix (ending in '/') whose handler gets the rest
+ * of the path. The first match wins. GET and HEAD only (MHD leaves the body
+ * out of a HEAD answer itself). */
+static const struct route {
+	const char *path;
+	MHD_RESULT (*serve)(struct http *h, struct MHD_Connection *c, const char *rest);
+} routes[] = {
+	{ "/healthz", route_healthz },
+	{ "/metrics", route_metrics },
+	{ "/feeds/", route_feeds },
+};
+
 static MHD_RESULT
 answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
+	static int request_seen;
 	struct http *h = cls;
-	struct metrics m;
 
+	/* Answer on the second call, once the whole request is read: a response
+	 * queued from the first one makes MHD close the connection after it
+	 * (no keep-alive), which costs calendar clients and proxies a handshake
+	 * per request. */
+	if (*con_cls == NULL) {
+		*con_cls = &request_seen;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-	pthread_mutex_lock(&h->lock);
-	m = h->snap;
-	pthread_mutex_unlock(&h->lock);
-	if (strcmp(url, "/healthz") == 0)
-		return serve_healthz(c, &m);
-	if (strcmp(url, "/metrics") == 0)
-		return serve_metrics(c, &m);
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *p = routes[i].path;
+		size_t n = strlen(p);
+
+		if (p[n - 1] == '/' ? strncmp(url, p, n) == 0 : strcmp(url, p) == 0)
+			return routes[i].serve(h, c, url + n);
+	}
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -172,8 +225,14 @@ start_mhd(struct http *h, const struct addrinfo *ai, int port)
 }
 
 struct http *
-http_start(const char *host, int port, const struct metrics *m, struct err *e)
+http_start(const struct config *cfg, const struct metrics *m, struct err *e)
 {
+	const char *host = cfg->http.host;
+	int port = cfg->http.port;
+	/* the feeds' ORGANIZER: the address invites come from, else the mailbox */
+	const char *org = cfg->smtp.from ? cfg->smtp.from :
+	    cfg->imap.user && strchr(cfg->imap.user, '@') ? cfg->imap.user : NULL;
+	struct feed_opts fo = { cfg->database, org, cfg->mail.name };
 	struct http *h = calloc(1, sizeof *h);
 	struct addrinfo *ai;
 	int v6 = strchr(host, ':') != NULL;	/* written [addr]:port */
@@ -182,7 +241,12 @@ http_start(const char *host, int port, const struct metrics *m, struct err *e)
 		err_set(e, "http: out of memory");
 		return NULL;
 	}
+	if ((h->feed = feed_new(&fo, e)) == NULL) {
+		free(h);
+		return NULL;
+	}
 	if ((ai = resolve(host, port, e)) == NULL) {
+		feed_free(h->feed);
 		free(h);
 		return NULL;
 	}
@@ -198,6 +262,7 @@ http_start(const char *host, int port, const struct metrics *m, struct err *e)
 		err_set(e, "http: cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port, h->start_error[0] ? h->start_error : "refused");
 		pthread_mutex_destroy(&h->lock);
+		feed_free(h->feed);
 		free(h);
 		return NULL;
 	}
@@ -219,7 +284,22 @@ http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
-	MHD_stop_daemon(h->mhd);
+	MHD_stop_daemon(h->mhd);	/* joins MHD's thread: the feeds are ours again */
 	pthread_mutex_destroy(&h->lock);
+	feed_free(h->feed);
 	free(h);
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+int
+http_restart_needed(const struct config *was, const struct config *now)
+{
+	return !same(was->http.listen, now->http.listen) || !same(was->database, now->database) ||
+	    !same(was->smtp.from, now->smtp.from) || !same(was->imap.user, now->imap.user) ||
+	    !same(was->mail.name, now->mail.name);
 }

@@ -244,7 +244,7 @@ flush_outbox(struct daemon *d)
 	metrics_count_outbox(&d->m, &os);	/* filled even when the store failed */
 }
 
-/* --- observing: /healthz and /metrics (http.c), the status row (status.c) */
+/* --- observing: /healthz, /metrics and the feeds (http.c), the status row (status.c) */
 
 /* Serve [http] listen of cfg, if set. 0, or -1 (logged). */
 static int
@@ -254,7 +254,7 @@ start_http(struct daemon *d, const struct config *cfg)
 
 	if (cfg->http.listen == NULL)
 		return 0;
-	if ((d->http = http_start(cfg->http.host, cfg->http.port, &d->m, &e)) == NULL) {
+	if ((d->http = http_start(cfg, &d->m, &e)) == NULL) {
 		log_error("event=http.start status=failed reason=\"%s\"", e.msg);
 		return -1;
 	}
@@ -262,13 +262,12 @@ start_http(struct daemon *d, const struct config *cfg)
 	return 0;
 }
 
-/* A reload that changes [http] listen moves the server (none if that fails). */
+/* A reload that changes [http] listen (or what the feeds read) restarts the
+ * server (none if that fails). */
 static void
 reload_http(struct daemon *d, const struct config *cfg)
 {
-	const char *was = d->http ? d->cfg->http.listen : NULL, *now = cfg->http.listen;
-
-	if (was == NULL ? now == NULL : now != NULL && strcmp(was, now) == 0)
+	if (d->http == NULL ? cfg->http.listen == NULL : !http_restart_needed(d->cfg, cfg))
 		return;
 	http_stop(d->http);
 	d->http = NULL;

@@ -23,6 +23,7 @@ PACKAGES=(
     # the leak check of a build without sanitizers (tests/integration/valgrind.sh)
     clang libclang-rt-14-dev valgrind
     python3-icalendar   # tests/integration/icalcheck.py: a parser nobody here wrote
+    khal                # tests/integration/feed.sh: a calendar program loads the feeds
 )
 
 missing_packages() {
