@@ -101,6 +101,16 @@ for k, v in out.items():
 PY
 # fact MAIL KEY
 fact() { $PY "$W/facts.py" "$1" | sed -n "s/^$2=//p"; }
+# icalcheck WHAT MAIL --expect ...: the checker of tests/integration (also
+# python3-icalendar), with the expectations given
+icalcheck() {
+	local what=$1 f=$2; shift 2
+	if $PY "$TESTS_DIR/icalcheck.py" "$f" --quiet "$@" 2>"$W/icalcheck.err"; then
+		ok "$what (icalcheck.py)"
+	else
+		not_ok "$what (icalcheck.py): $(cat "$W/icalcheck.err")"
+	fi
+}
 # newest ADDR: fetch the mailbox, print the path of its newest mail
 newest() {
 	rm -rf "$W/box/$1"
@@ -160,6 +170,14 @@ for a in $EVERYONE; do
 	check_eq "$a: an automatic mail" auto-generated "$(get auto_submitted)"
 	check_eq "$a: with the loop header" "$HARNESS_USER" "$(get loop)"
 	check_grep "$a: a reply address signed for RSVPs" "secretaria+rsvp-" <(get reply_to)
+	icalcheck "$a: the invitation" "$f" --expect PART.METHOD=REQUEST \
+		--expect PART.LAST_IN_ALTERNATIVE=yes --expect LINES.CRLF=yes --expect METHOD=REQUEST \
+		--expect SEQUENCE=0 --expect STATUS=CONFIRMED --expect ORGANIZER=$HARNESS_USER \
+		--expect ATTENDEE.COUNT=5 --expect "ATTENDEE[$a].PARTSTAT=NEEDS-ACTION" \
+		--expect "ATTENDEE[$a].RSVP=TRUE" --expect DTSTART.TZID=America/Sao_Paulo \
+		--expect DTSTART.UTC=2027-03-10T13:00:00Z --expect VTIMEZONE.COUNT=1 \
+		--expect "VTIMEZONE[America/Sao_Paulo].RDATE=0" --expect VALARM.COUNT=1 \
+		--expect VALARM[1].TRIGGER.MINUTES=-1440
 	[ -z "$UID0" ] && UID0=$(get uid)
 	check_eq "$a: the same UID in every invitation" "$UID0" "$(get uid)"
 done
@@ -187,6 +205,8 @@ for a in $EVERYONE; do
 	check_eq "$a: the update has SEQUENCE 1" 1 "$(fact "$f" sequence)"
 	check_eq "$a: the same UID" "$UID0" "$(fact "$f" uid)"
 	check_eq "$a: the new start (the duration kept)" "2027-03-10 11:00" "$(fact "$f" dtstart)"
+	icalcheck "$a: the update" "$f" --expect PART.METHOD=REQUEST --expect METHOD=REQUEST \
+		--expect SEQUENCE=1 --expect DTSTART.UTC=2027-03-10T14:00:00Z --expect ATTENDEE.COUNT=5
 done
 check_grep "the update's subject says so" "^Atualizado: " <(fact "$(newest $POA)" subject)
 check_eq "a new time resets every PARTSTAT (the answers were for the old one)" 0 \
@@ -225,6 +245,8 @@ for a in $EVERYONE; do
 	check_eq "$a: Content-Type method=CANCEL" CANCEL "$(fact "$f" ct_method)"
 	check_eq "$a: STATUS:CANCELLED" CANCELLED "$(fact "$f" status)"
 	check_eq "$a: SEQUENCE 2" 2 "$(fact "$f" sequence)"
+	icalcheck "$a: the cancel" "$f" --expect PART.METHOD=CANCEL --expect PART.LAST_IN_ALTERNATIVE=yes \
+		--expect METHOD=CANCEL --expect STATUS=CANCELLED --expect SEQUENCE=2 --expect "UID=$UID0"
 	check_eq "$a: the same UID" "$UID0" "$(fact "$f" uid)"
 done
 check_grep "the cancel's subject in Spanish" "^Cancelada: " <(fact "$(newest $CAN)" subject)
