@@ -10,6 +10,7 @@
 #include "autoreply.h"
 #include "ingest.h"
 #include "list.h"
+#include "ingest_job.h"
 #include "log.h"
 #include "mailfmt.h"
 #include "mime.h"
@@ -19,32 +20,6 @@
 #include "template.h"
 #include "text.h"
 #include "trim.h"
-
-struct ingest {
-	const struct config *cfg;
-	struct store *st;
-	struct form_set *forms;
-	unsigned char *key;		/* signed reply addresses; NULL: none */
-	size_t keylen;
-	char local[128], domain[128];	/* of smtp.from */
-};
-
-/* One mail on its way through. */
-struct job {
-	struct ingest *in;
-	int64_t msg_id;
-	time_t now;
-	struct mime_msg *m;
-	struct sender who;		/* who.contact_id == 0: not in the roster */
-	char *text;			/* what the sender wrote, trimmed */
-	const struct form_def *form;
-	struct form_record *rec;
-	struct outcome out;
-	int64_t replied_to;		/* the mail whose answer this replies to (signed), or 0 */
-	char reason[300];
-	char lang[3];
-	int answered;
-};
 
 /* ------------------------------------------------------------ set-up */
 
@@ -117,10 +92,7 @@ ingest_free(struct ingest *in)
 
 /* Every answer template and the variables it is rendered with: the calls
  * below pass these names, and mercomaild -n checks the files against them. */
-static const struct answer_def {
-	const char *name;
-	const char *vars[7];
-} answer_defs[] = {
+static const struct answer_def answer_defs[] = {
 	{ "ack", { "name", "kind_title", "reference", "fields", "subject", "date" } },
 	{ "invalid", { "name", "kind_title", "subject", "errors", "example" } },
 	{ "unknown-sender", { "address", "subject", "example", "network_address" } },
@@ -172,15 +144,18 @@ ingest_check_templates(const char *dir, FILE *diag)
 	static const char *const langs[] = { "es", "pt" };
 	int problems = 0;
 
-	for (size_t l = 0; l < 2; l++)
+	for (size_t l = 0; l < 2; l++) {
 		for (size_t i = 0; i < NANSWERS; i++)
 			problems += check_one(dir, langs[l], &answer_defs[i], diag) < 0;
+		for (size_t i = 0; i < ingest_meeting_nanswers; i++)
+			problems += check_one(dir, langs[l], &ingest_meeting_answers[i], diag) < 0;
+	}
 	return problems;
 }
 
 
-static const char *
-answer_lang(struct job *j)
+const char *
+job_answer_lang(struct job *j)
 {
 	const char *d = auth_address_domain(j->who.address);
 
@@ -194,10 +169,10 @@ answer_lang(struct job *j)
 }
 
 /* Settle the language of the answer (the texts chosen from here on use it). */
-static const char *
-pick_lang(struct job *j)
+const char *
+job_lang(struct job *j)
 {
-	snprintf(j->lang, sizeof j->lang, "%s", answer_lang(j));
+	snprintf(j->lang, sizeof j->lang, "%s", job_answer_lang(j));
 	return j->lang;
 }
 
@@ -274,8 +249,8 @@ rate_ok(struct job *j, struct err *e)
 	return autoreply_rate_ok((unsigned)sent, (unsigned)j->in->cfg->mail.answers_per_hour);
 }
 
-static void
-note(struct job *j, const char *what)
+void
+job_note(struct job *j, const char *what)
 {
 	size_t n = strlen(j->reason);
 
@@ -284,8 +259,8 @@ note(struct job *j, const char *what)
 
 /* Queue the answer tmpl with vars. Returns 0 (also when no answer may be
  * sent, which is noted in the reason) or -1 on a store error. */
-static int
-answer(struct job *j, const char *tmpl, const struct tvar *v, size_t n, struct err *e)
+int
+job_answer(struct job *j, const char *tmpl, const struct tvar *v, size_t n, struct err *e)
 {
 	struct outbox_item it = { .purpose = tmpl, .message_id = j->msg_id,
 	    .mail_from = j->in->cfg->smtp.from, .rcpt = j->who.address };
@@ -294,13 +269,13 @@ answer(struct job *j, const char *tmpl, const struct tvar *v, size_t n, struct e
 	int r;
 
 	if (j->in->cfg->smtp.from == NULL || j->who.address[0] == '\0')
-		return note(j, "no answer: no smtp.from or no sender"), 0;
+		return job_note(j, "no answer: no smtp.from or no sender"), 0;
 	if ((r = rate_ok(j, e)) <= 0)
-		return r < 0 ? -1 : (note(j, "no answer: too many answers to this sender this hour"), 0);
-	pick_lang(j);
+		return r < 0 ? -1 : (job_note(j, "no answer: too many answers to this sender this hour"), 0);
+	job_lang(j);
 	if ((data = compose(j, tmpl, v, n, &msgid, &it.len, &ce)) == NULL) {
 		log_error("event=answer status=failed template=%s reason=\"%s\"", tmpl, ce.msg);
-		return note(j, "no answer: the answer could not be written"), 0;
+		return job_note(j, "no answer: the answer could not be written"), 0;
 	}
 	it.msgid = msgid;
 	it.data = data;
@@ -339,13 +314,8 @@ why_text(enum why w, const char *lang)
 
 /* ---------------------------------------------------------- decisions */
 
-/* Settle the outcome: state and reason (and log it). Always returns 1 =
- * "decided", so steps can `return decide(...)`. */
-static int decide(struct job *j, enum msg_state state, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-decide(struct job *j, enum msg_state state, const char *fmt, ...)
+int
+job_decide(struct job *j, enum msg_state state, const char *fmt, ...)
 {
 	char what[300];
 	va_list ap;
@@ -354,11 +324,10 @@ decide(struct job *j, enum msg_state state, const char *fmt, ...)
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	j->out.state = state;
-	note(j, what);
+	job_note(j, what);
 	return 1;
 }
 
-#define TV(n, v) { (n), (v) }
 
 static int
 automatic(struct job *j, struct err *e)
@@ -371,13 +340,13 @@ automatic(struct job *j, struct err *e)
 	/* a delivery report about a mail we sent: that recipient failed */
 	if ((b = outbox_bounce_note(j->in->st, j->msg_id, j->now, e)) < 0)
 		return -1;
-	return decide(j, MSG_IGNORED, "automatic mail, not answered: %s%s", why,
+	return job_decide(j, MSG_IGNORED, "automatic mail, not answered: %s%s", why,
 	    b ? "; bounce recorded" : "");
 }
 
 /* With require_dkim, only our border server's verdict counts. */
-static int
-unauthenticated(struct job *j, struct err *e)
+int
+job_unauthenticated(struct job *j, struct err *e)
 {
 	const struct config_mail *mc = &j->in->cfg->mail;
 	const char *vals[32];
@@ -391,9 +360,9 @@ unauthenticated(struct job *j, struct err *e)
 	if (auth_results_check(vals, n, mc->authserv_id, auth_address_domain(j->who.address))
 	    == AUTH_RESULT_PASS)
 		return 0;
-	decide(j, MSG_REJECTED, "DKIM/SPF did not pass for %s", auth_address_domain(j->who.address));
+	job_decide(j, MSG_REJECTED, "DKIM/SPF did not pass for %s", auth_address_domain(j->who.address));
 	struct tvar tv[] = { TV("subject", j->m->subject), TV("address", j->who.address) };
-	return answer(j, "rejected-dkim", tv, 2, e) < 0 ? -1 : 1;
+	return job_answer(j, "rejected-dkim", tv, 2, e) < 0 ? -1 : 1;
 }
 
 /* The token of the first address of ours with a tag, from the headers the
@@ -423,11 +392,22 @@ reject_token(struct job *j, enum why w, struct err *e)
 	    [WHY_FORGED] = "forged", [WHY_EXPIRED] = "expired",
 	    [WHY_FOREIGN] = "issued to someone else" };
 
-	decide(j, MSG_REJECTED, "reply token %s", log_why[w]);
-	pick_lang(j);
+	job_decide(j, MSG_REJECTED, "reply token %s", log_why[w]);
+	job_lang(j);
 	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
 	    TV("reason", why_text(w, j->lang)) };
-	return answer(j, "bad-token", tv, 3, e) < 0 ? -1 : 1;
+	return job_answer(j, "bad-token", tv, 3, e) < 0 ? -1 : 1;
+}
+
+/* Keep what the signed address was for; a "reply" names our answer to a mail. */
+static int
+claimed(struct job *j, const struct auth_claim *c)
+{
+	j->claim = *c;
+	j->has_claim = 1;
+	if (strcmp(c->purpose, "reply") == 0)
+		j->replied_to = c->object;
+	return 0;
 }
 
 /* A reply to one of our signed addresses: the token must be ours, fresh,
@@ -448,28 +428,27 @@ bad_token(struct job *j, struct err *e)
 		return 0;
 	if (s != AUTH_TOKEN_OK)
 		return reject_token(j, s == AUTH_TOKEN_EXPIRED ? WHY_EXPIRED : WHY_FORGED, e);
-	if (c.contact == 0) {
-		j->replied_to = c.object;
-		return 0;
-	}
+	if (c.contact == 0)
+		return claimed(j, &c);
 	if ((r = sender_by_contact(j->in->st, c.contact, &issued, e)) < 0)
 		return -1;
 	if (r == 0 || strcasecmp(issued.address, j->who.address) != 0)
 		return reject_token(j, WHY_FOREIGN, e);
-	j->replied_to = c.object;
-	return 0;
+	return claimed(j, &c);
 }
 
 /* The text the sender wrote: HTML trimmed at the clients' quote markers
  * first (when the text came from HTML), then the text pass. */
-static int
-read_body(struct job *j, struct err *e)
+int
+job_read_body(struct job *j, struct err *e)
 {
 	struct trim_result tr = { 0 };
 	char *html = NULL, *text = NULL;
 	const char *src = j->m->text;
 	int r;
 
+	if (j->text != NULL)
+		return 0;	/* read already (an RSVP that turned out to be a change) */
 	if (j->m->text_from_html && j->m->html &&
 	    (html = trim_html(j->m->html)) != NULL &&
 	    (text = mime_html_to_text(html, strlen(html))) != NULL)
@@ -506,12 +485,12 @@ unknown_sender(struct job *j, struct err *e)
 	char *example;
 	int r;
 
-	decide(j, MSG_HELD, "sender %s is not in the roster", j->who.address);
-	pick_lang(j);
+	job_decide(j, MSG_HELD, "sender %s is not in the roster", j->who.address);
+	job_lang(j);
 	example = app ? form_example(app, j->lang) : NULL;
 	struct tvar tv[] = { TV("address", j->who.address), TV("subject", j->m->subject),
 	    TV("example", example), TV("network_address", j->in->cfg->smtp.from) };
-	r = answer(j, "unknown-sender", tv, 4, e);
+	r = job_answer(j, "unknown-sender", tv, 4, e);
 	free(example);
 	return r < 0 ? -1 : 1;
 }
@@ -521,23 +500,23 @@ no_form(struct job *j, struct err *e)
 {
 	char kinds[2048];
 
-	decide(j, MSG_REJECTED, "no form recognised");
-	pick_lang(j);
+	job_decide(j, MSG_REJECTED, "no form recognised");
+	job_lang(j);
 	kinds_list(j, kinds, sizeof kinds);
 	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
 	    TV("kinds", kinds) };
-	return answer(j, "no-form", tv, 3, e) < 0 ? -1 : 1;
+	return job_answer(j, "no-form", tv, 3, e) < 0 ? -1 : 1;
 }
 
-static int
-not_authorised(struct job *j, const char *why, struct err *e)
+int
+job_not_authorised(struct job *j, const char *why, struct err *e)
 {
-	decide(j, MSG_REJECTED, "not authorised: %s", why);
-	pick_lang(j);
+	job_decide(j, MSG_REJECTED, "not authorised: %s", why);
+	job_lang(j);
 	struct tvar tv[] = { TV("name", j->who.name),
 	    TV("kind_title", form_title(j->form, j->lang)), TV("subject", j->m->subject),
 	    TV("reason", why) };
-	return answer(j, "not-authorised", tv, 4, e) < 0 ? -1 : 1;
+	return job_answer(j, "not-authorised", tv, 4, e) < 0 ? -1 : 1;
 }
 
 /* Which roles of the sender let them submit this form. *unit_bound is set
@@ -642,8 +621,8 @@ invalid(struct job *j, struct err *e)
 	char *errors, *example;
 	int r = 0;
 
-	decide(j, MSG_REJECTED, "the form has errors");
-	pick_lang(j);
+	job_decide(j, MSG_REJECTED, "the form has errors");
+	job_lang(j);
 	errors = lines(j, 1);
 	example = form_example(j->form, j->lang);
 	for (size_t i = 0; i < j->rec->nerrors && r == 0; i++) {
@@ -654,7 +633,7 @@ invalid(struct job *j, struct err *e)
 	struct tvar tv[] = { TV("name", j->who.name), TV("kind_title", form_title(j->form, j->lang)),
 	    TV("subject", j->m->subject), TV("errors", errors), TV("example", example) };
 	if (r == 0)
-		r = answer(j, "invalid", tv, 5, e);
+		r = job_answer(j, "invalid", tv, 5, e);
 	free(errors);
 	free(example);
 	return r < 0 ? -1 : 1;
@@ -672,15 +651,15 @@ accepted(struct job *j, struct err *e)
 	    j->who.city_id, unit_field ? form_record_get(j->rec, unit_field) : NULL,
 	    form_record_get(j->rec, "title"), j->now, ref, e) < 0)
 		return -1;
-	decide(j, MSG_RECORDED, "recorded as %s", ref);
-	pick_lang(j);
+	job_decide(j, MSG_RECORDED, "recorded as %s", ref);
+	job_lang(j);
 	gmtime_r(&j->now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
 	fields = lines(j, 0);
 	struct tvar tv[] = { TV("name", j->who.name), TV("kind_title", form_title(j->form, j->lang)),
 	    TV("reference", ref), TV("fields", fields), TV("subject", j->m->subject),
 	    TV("date", date) };
-	r = answer(j, "ack", tv, 6, e);
+	r = job_answer(j, "ack", tv, 6, e);
 	free(fields);
 	return r < 0 ? -1 : 1;
 }
@@ -705,25 +684,32 @@ submission(struct job *j, struct err *e)
 	struct form_lookup lk;
 	int unit_bound, r;
 
-	if (read_body(j, e) < 0)
+	if (job_read_body(j, e) < 0)
 		return -1;
 	j->out.body = j->text;
 	j->form = form_detect(j->in->forms, j->m->subject, j->text);
 	if (j->form == NULL && j->replied_to && (r = same_form(j, e)) < 0)
 		return -1;
+	if (j->form == NULL && j->has_claim && strcmp(j->claim.purpose, "rsvp") == 0)
+		j->form = form_set_find(j->in->forms, "reunion");	/* a change, by the organiser */
 	if (j->form == NULL)
 		return j->who.contact_id ? no_form(j, e) : unknown_sender(j, e);
 	j->out.kind = form_kind(j->form);
 	if ((r = allowed(j, &unit_bound, e)) <= 0)
-		return r < 0 ? -1 : j->who.contact_id ? not_authorised(j,
-		    why_text(WHY_ROLE, answer_lang(j)), e) : unknown_sender(j, e);
+		return r < 0 ? -1 : j->who.contact_id ? job_not_authorised(j,
+		    why_text(WHY_ROLE, job_answer_lang(j)), e) : unknown_sender(j, e);
 	sender_form_lookup(j->in->st, &lk);
+	lk.zone = ingest_zone_known;
 	if ((j->rec = form_parse(j->form, j->text, &lk, e)) == NULL || save_fields(j, e) < 0)
 		return -1;
+	if (ingest_is_meeting_form(j))
+		ingest_meeting_relax(j);
 	if (j->rec->nerrors > 0)
 		return invalid(j, e);
 	if (unit_bound && (r = for_own_unit(j, e)) <= 0)
-		return r < 0 ? -1 : not_authorised(j, why_text(WHY_UNIT, answer_lang(j)), e);
+		return r < 0 ? -1 : job_not_authorised(j, why_text(WHY_UNIT, job_answer_lang(j)), e);
+	if (ingest_is_meeting_form(j))
+		return ingest_meeting_form(j, e);
 	return accepted(j, e);
 }
 
@@ -733,7 +719,7 @@ identify(struct job *j, struct err *e)
 	if (j->m->from_addr == NULL ||
 	    auth_normalize_address(j->m->from_addr, j->who.address, sizeof j->who.address) < 0) {
 		j->who.address[0] = '\0';
-		return decide(j, MSG_REJECTED, "no usable From address");
+		return job_decide(j, MSG_REJECTED, "no usable From address");
 	}
 	j->out.sender = j->who.address;
 	return sender_lookup(j->in->st, j->who.address, &j->who, e) < 0 ? -1 : 0;
@@ -744,8 +730,12 @@ run(struct job *j, struct err *e)
 {
 	int r;
 
-	if ((r = identify(j, e)) != 0 || (r = automatic(j, e)) != 0 ||
-	    (r = unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
+	if ((r = identify(j, e)) != 0 || (r = ingest_itip(j, e)) != 0 ||
+	    (r = automatic(j, e)) != 0 ||
+	    (r = job_unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
+		return r;
+	if (j->has_claim && strcmp(j->claim.purpose, "rsvp") == 0 &&
+	    (r = ingest_rsvp(j, e)) != 0)
 		return r;
 	/* a list command (subscribe, unsubscribe, digest mode), or the reply to
 	 * a list confirmation: handled and answered by list.c */
@@ -766,7 +756,7 @@ ingest_message(struct ingest *in, int64_t msg_id, const char *raw, size_t len,
 	int r = 1;
 
 	if ((j.m = mime_parse(raw, len, &pe)) == NULL)
-		decide(&j, MSG_REJECTED, "not a mail: %s", pe.msg);
+		job_decide(&j, MSG_REJECTED, "not a mail: %s", pe.msg);
 	else
 		r = run(&j, e);
 	if (r >= 0) {
