@@ -21,6 +21,7 @@
 # (seconds to wait for a server, default 20).
 #
 # Exports after harness_start: HARNESS_DIR IMAP_PORT IMAPS_PORT IMAPS_BAD_PORT
+# IMAP_BAD_PORT (the wrong certificate, over IMAPS and over STARTTLS)
 # SMTP_PORT HARNESS_HOST HARNESS_CA HARNESS_USER HARNESS_PASSWORD
 # HARNESS_PASSWORD_FILE HARNESS_SRCDIR.
 #
@@ -352,7 +353,7 @@ _harness_dovecot_start_one() {
 harness_start_dovecot() {
     _harness_dovecot_start_one imap "$IMAP_PORT" "$IMAPS_PORT"
     _harness_wait "the LMTP socket" test -S "$HARNESS_DIR/run-imap/lmtp"
-    _harness_dovecot_start_one bad "$IMAPS_BAD_PORT"
+    _harness_dovecot_start_one bad "$IMAP_BAD_PORT" "$IMAPS_BAD_PORT"
 }
 
 _harness_dovecot_pids() {
@@ -385,7 +386,7 @@ harness_stop_dovecot() {
     # Login processes can outlive the master by a moment; wait for the ports
     # to close so a test sees the server really down.
     _harness_wait --soft "IMAP ports to close" _harness_ports_closed \
-        "$IMAP_PORT" "$IMAPS_PORT" "$IMAPS_BAD_PORT"
+        "$IMAP_PORT" "$IMAPS_PORT" "$IMAPS_BAD_PORT" "$IMAP_BAD_PORT"
 }
 
 _harness_ports_closed() {
@@ -522,14 +523,14 @@ _harness_make_dir() {
 
 _harness_write_confs() {
     local ports
-    ports=$(_harness_free_ports 4)
-    read -r IMAP_PORT IMAPS_PORT IMAPS_BAD_PORT SMTP_PORT <<<"$ports"
-    [ -n "${SMTP_PORT:-}" ] || _harness_die "no free loopback ports found"
-    export IMAP_PORT IMAPS_PORT IMAPS_BAD_PORT SMTP_PORT
-    # Port 0 switches off the "bad" instance's plain IMAP listener.
+    ports=$(_harness_free_ports 5)
+    read -r IMAP_PORT IMAPS_PORT IMAPS_BAD_PORT SMTP_PORT IMAP_BAD_PORT <<<"$ports"
+    [ -n "${IMAP_BAD_PORT:-}" ] || _harness_die "no free loopback ports found"
+    export IMAP_PORT IMAPS_PORT IMAPS_BAD_PORT SMTP_PORT IMAP_BAD_PORT
+    # The "bad" instance's plain port offers STARTTLS with the wrong certificate.
     _harness_dovecot_conf imap server "$IMAP_PORT" "$IMAPS_PORT" "imap lmtp" \
         >"$HARNESS_DIR/dovecot-imap.conf"
-    _harness_dovecot_conf bad wrong 0 "$IMAPS_BAD_PORT" "imap" \
+    _harness_dovecot_conf bad wrong "$IMAP_BAD_PORT" "$IMAPS_BAD_PORT" "imap" \
         >"$HARNESS_DIR/dovecot-bad.conf"
     _harness_smtpd_conf >"$HARNESS_DIR/smtpd.conf"
 }
@@ -558,7 +559,7 @@ harness_start() {
     harness_start_dovecot
     harness_start_smtpd
     _harness_say "up in $HARNESS_DIR: imap $IMAP_PORT imaps $IMAPS_PORT" \
-        "imaps-bad $IMAPS_BAD_PORT smtp $SMTP_PORT"
+        "imaps-bad $IMAPS_BAD_PORT imap-bad $IMAP_BAD_PORT smtp $SMTP_PORT"
 }
 
 harness_stop() {
