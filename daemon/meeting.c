@@ -752,36 +752,69 @@ alarm_of(const struct meeting_env *env, const struct meeting_spec *sp, struct er
 	return sp->alarm_minutes;
 }
 
+/* What meeting_create checks and gathers before it writes anything. */
+struct plan {
+	struct texts t;
+	struct people pl;
+	char tzid[64];
+	int64_t unit_id;
+	int alarm;
+};
+
+static void
+plan_free(struct plan *p)
+{
+	texts_free(&p->t);
+	free(p->pl.v);
+}
+
+static int
+plan_make(struct store *st, const struct meeting_env *env, const struct meeting_spec *sp,
+    struct plan *p, struct err *e)
+{
+	memset(p, 0, sizeof *p);
+	ical_init();
+	if (texts_set(&p->t, sp->title, sp->location, sp->url, sp->agenda, e) < 0 ||
+	    (p->alarm = alarm_of(env, sp, e)) < 0 || find_unit(st, sp->unit, &p->unit_id, e) < 0 ||
+	    pick_zone(st, sp, p->tzid, e) < 0 || check_times(sp->start, sp->end, p->tzid, e) < 0)
+		return -1;
+	return collect(st, env, sp, p->unit_id, &p->pl, e);
+}
+
+int
+meeting_check(struct store *st, const struct meeting_env *env, const struct meeting_spec *sp,
+    struct err *e)
+{
+	struct plan p;
+	int rc = plan_make(st, env, sp, &p, e);
+
+	plan_free(&p);
+	return rc;
+}
+
 int
 meeting_create(struct store *st, const struct meeting_env *env,
     const struct meeting_spec *sp, time_t now, int64_t *id, char ref[32], struct err *e)
 {
-	struct texts t = { 0 };
-	struct people pl = { 0 };
+	struct plan p;
 	struct row r;
-	char tzid[64], uid[256];
-	int64_t unit_id;
-	int alarm, rc = -1;
+	char uid[256];
+	int rc = -1;
 
-	ical_init();
-	if (texts_set(&t, sp->title, sp->location, sp->url, sp->agenda, e) < 0 ||
-	    (alarm = alarm_of(env, sp, e)) < 0 || find_unit(st, sp->unit, &unit_id, e) < 0 ||
-	    pick_zone(st, sp, tzid, e) < 0 || check_times(sp->start, sp->end, tzid, e) < 0 ||
-	    collect(st, env, sp, unit_id, &pl, e) < 0 || next_reference(st, now, ref, e) < 0 ||
+	if (plan_make(st, env, sp, &p, e) < 0 || next_reference(st, now, ref, e) < 0 ||
 	    make_uid(ref, env->cfg->smtp.from, uid, sizeof uid, e) < 0 ||
-	    insert_meeting(st, sp, &t, unit_id, tzid, alarm, uid, ref, now, id, e) < 0 ||
-	    save_people(st, *id, &pl, e) < 0 || row_get(st, *id, &r, e) < 0)
+	    insert_meeting(st, sp, &p.t, p.unit_id, p.tzid, p.alarm, uid, ref, now, id, e) < 0 ||
+	    save_people(st, *id, &p.pl, e) < 0 || row_get(st, *id, &r, e) < 0)
 		goto done;
 	if (send_all(st, env, &r, INVITE_NEW, 0, now, e) == 0 &&
 	    audit(st, env, &r, "meeting.create", now, e) == 0) {
 		log_info("event=meeting action=create ref=%s uid=%s unit=%s invitees=%zu", r.ref,
-		    r.uid, r.slug, pl.n);
+		    r.uid, r.slug, p.pl.n);
 		rc = 0;
 	}
 	texts_free(&r.t);
 done:
-	texts_free(&t);
-	free(pl.v);
+	plan_free(&p);
 	return rc;
 }
 
@@ -856,6 +889,25 @@ apply(struct row *r, const struct meeting_change *c, unsigned *chg, struct err *
 	if (c->tzid != NULL)
 		snprintf(r->tzid, sizeof r->tzid, "%s", c->tzid);
 	return 0;
+}
+
+int
+meeting_check_change(struct store *st, int64_t id, const struct meeting_change *c,
+    struct err *e)
+{
+	struct row r;
+	unsigned chg;
+	int rc = -1;
+
+	ical_init();
+	if (row_get(st, id, &r, e) < 0)
+		return -1;
+	if (strcmp(r.status, "cancelled") == 0)
+		err_set(e, "meeting %s was cancelled: it cannot change", r.ref);
+	else
+		rc = apply(&r, c, &chg, e);
+	texts_free(&r.t);
+	return rc;
 }
 
 int

@@ -63,6 +63,13 @@ struct meeting_spec {
 int meeting_create(struct store *st, const struct meeting_env *env,
     const struct meeting_spec *sp, time_t now, int64_t *id, char ref[32], struct err *e);
 
+/* Check sp as meeting_create would (unit, zone, times, title, place, link,
+ * every extra invitee), writing nothing: 0, or -1 with e set to a reason
+ * fit for the person who asked (English). A store error also gives -1.
+ * Lets a caller tell a bad request (answer it) from a failure (retry). */
+int meeting_check(struct store *st, const struct meeting_env *env,
+    const struct meeting_spec *sp, struct err *e);
+
 /* A change: fields left 0 / NULL stay as they are; "" clears location,
  * url or agenda (a meeting keeps a location or a url). */
 struct meeting_change {
@@ -82,6 +89,12 @@ struct meeting_change {
  * change). */
 int meeting_update(struct store *st, const struct meeting_env *env, int64_t id,
     const struct meeting_change *c, time_t now, struct err *e);
+
+/* Check a change as meeting_update would (no such meeting, a cancelled one,
+ * an end before the start, neither place nor link, ...), writing nothing:
+ * 0, or -1 with e set. */
+int meeting_check_change(struct store *st, int64_t id, const struct meeting_change *c,
+    struct err *e);
 
 /* Cancel: STATUS:CANCELLED, SEQUENCE + 1, METHOD:CANCEL to every invitee. */
 int meeting_cancel(struct store *st, const struct meeting_env *env, int64_t id, time_t now,

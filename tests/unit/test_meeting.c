@@ -226,7 +226,11 @@ test_refused(void **state)
 	char ref[32];
 	int64_t id;
 
+	sp = spec();
+	assert_int_equal(meeting_check(fx->st, &fx->env, &sp, &e), 0);
 	sp = spec(); sp.unit = "nada";
+	assert_int_equal(meeting_check(fx->st, &fx->env, &sp, &e), -1);
+	assert_non_null(strstr(e.msg, "nada"));
 	assert_int_equal(meeting_create(fx->st, &fx->env, &sp, NOW, &id, ref, &e), -1);
 	sp = spec(); sp.tzid = "Mars/Olympus";
 	assert_int_equal(meeting_create(fx->st, &fx->env, &sp, NOW, &id, ref, &e), -1);
@@ -240,6 +244,7 @@ test_refused(void **state)
 	sp = spec(); sp.title = " \r\n ";
 	assert_int_equal(meeting_create(fx->st, &fx->env, &sp, NOW, &id, ref, &e), -1);
 	sp = spec(); sp.extra = bad_city; sp.nextra = 1;
+	assert_int_equal(meeting_check(fx->st, &fx->env, &sp, &e), -1);
 	assert_int_equal(meeting_create(fx->st, &fx->env, &sp, NOW, &id, ref, &e), -1);
 	assert_non_null(strstr(e.msg, "Atlantis"));
 	sp = spec(); sp.title = "x\xff";
@@ -305,7 +310,12 @@ test_update_sequence(void **state)
 	assert_int_equal(q(fx, "SELECT sequence FROM meetings"), 3);
 	/* but not both */
 	c = (struct meeting_change){ .url = "" };
+	assert_int_equal(meeting_check_change(fx->st, id, &c, &e), -1);
 	assert_int_equal(meeting_update(fx->st, &fx->env, id, &c, NOW + 60, &e), -1);
+	c = (struct meeting_change){ .title = "Bien" };
+	assert_int_equal(meeting_check_change(fx->st, id, &c, &e), 0);
+	assert_int_equal(meeting_check_change(fx->st, id + 9, &c, &e), -1);
+	assert_string_equal(qs(fx, "SELECT title FROM meetings"), "Otra");
 	/* an end before the start */
 	c = (struct meeting_change){ .end = T0 };
 	assert_int_equal(meeting_update(fx->st, &fx->env, id, &c, NOW + 60, &e), -1);
@@ -345,6 +355,8 @@ test_cancel_and_rsvp(void **state)
 	    NOW + 200, &e), RSVP_CANCELLED);
 	assert_int_equal(meeting_cancel(fx->st, &fx->env, id, NOW + 300, &e), -1);
 	assert_int_equal(meeting_update(fx->st, &fx->env, id, &c, NOW + 300, &e), -1);
+	assert_int_equal(meeting_check_change(fx->st, id, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "cancelled"));
 	assert_int_equal(q(fx, "SELECT count(*) FROM audit_log WHERE action LIKE 'meeting.%'"), 3);
 }
 
