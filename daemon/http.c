@@ -22,6 +22,7 @@
 #include "feed.h"
 #include "http.h"
 #include "log.h"
+#include "report.h"
 
 /* Calendar apps poll the feeds, monitoring polls the rest; a flood must
  * still not cost much memory (MHD gives each connection a 32 KiB pool). */
@@ -39,6 +40,7 @@ struct http {
 	char start_error[200];	/* MHD's first complaint while starting */
 	int starting;		/* 1 while in MHD_start_daemon(); guarded by lock too */
 	struct feed *feed;	/* used by MHD's thread only */
+	struct report_web *report;	/* NULL: no [http] report_token_file */
 };
 
 /* MHD's own diagnostics (bind failures and the like) into our log. */
@@ -143,6 +145,37 @@ route_feeds(struct http *h, struct MHD_Connection *c, const char *rest)
 	return feed_answer(h->feed, c, rest);
 }
 
+/* The activity report for the secretariat (report.h): a missing or wrong
+ * token gets the very 404 of an unknown path. */
+static MHD_RESULT
+route_report(struct http *h, struct MHD_Connection *c, const char *rest)
+{
+	struct err e = { "" };
+	char *page = NULL;
+	MHD_RESULT ret;
+	int r;
+
+	(void)rest;
+	if (h->report == NULL)
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+#define ARG(name) MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name)
+	r = report_web_page(h->report, ARG("token"), ARG("since"), ARG("until"), ARG("lang"),
+	    ARG("silent_days"), clock_now(), &page, &e);
+#undef ARG
+	if (r == 0)
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	if (r == -2)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST,
+		    "since, until: YYYY-MM-DD; lang: es or pt; silent_days: a number\n");
+	if (r < 0) {
+		log_warn("event=http.report status=failed reason=\"%s\"", e.msg);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "report unavailable\n");
+	}
+	ret = reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, strlen(page));
+	free(page);
+	return ret;
+}
+
 /* The pages: a path, or a prefix (ending in '/') whose handler gets the rest
  * of the path. The first match wins. GET and HEAD only (MHD leaves the body
  * out of a HEAD answer itself). */
@@ -153,6 +186,7 @@ static const struct route {
 	{ "/healthz", route_healthz },
 	{ "/metrics", route_metrics },
 	{ "/feeds/", route_feeds },
+	{ "/reports/activity", route_report },
 };
 
 static MHD_RESULT
@@ -245,7 +279,14 @@ http_start(const struct config *cfg, const struct metrics *m, struct err *e)
 		free(h);
 		return NULL;
 	}
+	if (cfg->http.report_token_file != NULL && (h->report =
+	    report_web_new(cfg->database, cfg->http.report_token_file, e)) == NULL) {
+		feed_free(h->feed);
+		free(h);
+		return NULL;
+	}
 	if ((ai = resolve(host, port, e)) == NULL) {
+		report_web_free(h->report);
 		feed_free(h->feed);
 		free(h);
 		return NULL;
@@ -262,6 +303,7 @@ http_start(const struct config *cfg, const struct metrics *m, struct err *e)
 		err_set(e, "http: cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port, h->start_error[0] ? h->start_error : "refused");
 		pthread_mutex_destroy(&h->lock);
+		report_web_free(h->report);
 		feed_free(h->feed);
 		free(h);
 		return NULL;
@@ -286,6 +328,7 @@ http_stop(struct http *h)
 		return;
 	MHD_stop_daemon(h->mhd);	/* joins MHD's thread: the feeds are ours again */
 	pthread_mutex_destroy(&h->lock);
+	report_web_free(h->report);
 	feed_free(h->feed);
 	free(h);
 }

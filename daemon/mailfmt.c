@@ -482,11 +482,19 @@ struct mhdr {
 	int is_addr;
 };
 
+struct mattach {
+	char *name, *type;
+	unsigned char *data;
+	size_t len;
+};
+
 struct mailfmt {
 	struct mhdr *h;
 	size_t nh;
 	char *text, *html, *ics;
 	char method[32];
+	struct mattach *att;
+	size_t natt;
 };
 
 struct mailfmt *
@@ -518,6 +526,12 @@ mailfmt_free(struct mailfmt *m)
 	free(m->text);
 	free(m->html);
 	free(m->ics);
+	for (size_t i = 0; i < m->natt; i++) {
+		free(m->att[i].name);
+		free(m->att[i].type);
+		free(m->att[i].data);
+	}
+	free(m->att);
 	free(m);
 }
 
@@ -700,6 +714,60 @@ mailfmt_calendar(struct mailfmt *m, const char *ics, const char *method)
 	return 0;
 }
 
+static int
+attach_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 100 || s[0] == '.')
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* "type/subtype" then optional parameters; nothing that could end the header
+ * line or break out of it (the type goes into the header as given). */
+static int
+attach_type_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *slash = s ? strchr(s, '/') : NULL;
+
+	if (n == 0 || n > 100 || slash == NULL || slash == s)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7E || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+int
+mailfmt_attach(struct mailfmt *m, const char *filename, const char *content_type,
+    const void *bytes, size_t len)
+{
+	struct mattach a = { 0 }, *n;
+
+	if (m == NULL || (bytes == NULL && len > 0) || !attach_name_ok(filename) ||
+	    !attach_type_ok(content_type))
+		return -1;
+	if ((n = realloc(m->att, (m->natt + 1) * sizeof *n)) == NULL)
+		return -1;
+	m->att = n;
+	a.name = strdup(filename);
+	a.type = strdup(content_type);
+	a.data = malloc(len ? len : 1);
+	if (a.name == NULL || a.type == NULL || a.data == NULL) {
+		free(a.name);
+		free(a.type);
+		free(a.data);
+		return -1;
+	}
+	if (len > 0)
+		memcpy(a.data, bytes, len);
+	a.len = len;
+	m->att[m->natt++] = a;
+	return 0;
+}
+
 /* ---- bodies --------------------------------------------------------------- */
 
 /*
@@ -767,15 +835,14 @@ mailfmt_qp(const char *utf8)
 	return textbuf_take(&b);
 }
 
+static void base64_lines(struct textbuf *out, const unsigned char *s, size_t len);
+
 /* Base64 with CRLF every 76 characters; the text's line ends made CRLF
  * first (iCalendar wants CRLF). */
 static char *
 base64_crlf(const char *text)
 {
-	static const char al[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct textbuf in = { 0 }, out = { 0 };
-	size_t col = 0;
 
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p == '\r' || *p == '\n') {
@@ -790,10 +857,22 @@ base64_crlf(const char *text)
 		textbuf_free(&in);
 		return NULL;
 	}
-	const unsigned char *s = (const unsigned char *)in.p;
-	for (size_t i = 0; i < in.len; i += 3) {
+	base64_lines(&out, (const unsigned char *)in.p, in.len);
+	textbuf_free(&in);
+	return textbuf_take(&out);
+}
+
+/* len bytes at s in base64, CRLF after every 76 characters and at the end. */
+static void
+base64_lines(struct textbuf *out, const unsigned char *s, size_t len)
+{
+	static const char al[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
 		unsigned v = (unsigned)s[i] << 16;
-		size_t left = in.len - i;
+		size_t left = len - i;
 		char q[4];
 
 		if (left > 1)
@@ -805,16 +884,14 @@ base64_crlf(const char *text)
 		q[2] = left > 1 ? al[(v >> 6) & 63] : '=';
 		q[3] = left > 2 ? al[v & 63] : '=';
 		if (col + 4 > B64_COLS) {
-			textbuf_add(&out, "\r\n", 2);
+			textbuf_add(out, "\r\n", 2);
 			col = 0;
 		}
-		textbuf_add(&out, q, 4);
+		textbuf_add(out, q, 4);
 		col += 4;
 	}
 	if (col > 0)
-		textbuf_add(&out, "\r\n", 2);
-	textbuf_free(&in);
-	return textbuf_take(&out);
+		textbuf_add(out, "\r\n", 2);
 }
 
 /* ---- mailfmt_wrap ---------------------------------------------------------- */
@@ -1086,7 +1163,7 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 {
 	struct textbuf b = { 0 };
 	char *qtext = NULL, *qhtml = NULL, *bcal = NULL, *id = NULL, *out = NULL;
-	char rnd[33], boundary[64];
+	char rnd[33], boundary[64], mixed[64];
 	struct tm tm;
 	int have_from = 0;
 
@@ -1146,13 +1223,27 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 	for (size_t i = 0; i < m->nh; i++)
 		put_header(&b, &m->h[i]);
 	textbuf_adds(&b, "MIME-Version: 1.0\r\n");
+	/* Attachments: multipart/mixed, the body its first part. "=_mm_" differs
+	 * from the alternative's "=_mc_" and cannot occur in base64 or
+	 * quoted-printable. */
+	if (m->natt > 0) {
+		char r[25];
+
+		if (random_hex(r, 12) < 0) {
+			err_set(e, "mailfmt: no random bytes for the boundary");
+			goto fail;
+		}
+		snprintf(mixed, sizeof mixed, "=_mm_%s", r);
+		addf(&b, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n--%s\r\n",
+		    mixed, mixed);
+	}
 
 	if ((qtext = mailfmt_qp(m->text)) == NULL)
 		goto oom;
 	if (m->html == NULL && m->ics == NULL) {
 		textbuf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-		if (qtext[0] != '\0')
+		if (qtext[0] != '\0' || m->natt > 0)
 			put_content(&b, qtext);
 	} else {
 		if (m->html != NULL && (qhtml = mailfmt_qp(m->html)) == NULL)
@@ -1206,6 +1297,16 @@ mailfmt_build(struct mailfmt *m, const char *msgid_domain, time_t now,
 		}
 		addf(&b, "--%s--\r\n", boundary);
 	}
+	for (size_t i = 0; i < m->natt; i++) {
+		addf(&b, "--%s\r\nContent-Type: %s\r\n", mixed, m->att[i].type);
+		addf(&b, "Content-Disposition: attachment; filename=\"%s\"\r\n", m->att[i].name);
+		textbuf_adds(&b, "Content-Transfer-Encoding: base64\r\n\r\n");
+		base64_lines(&b, m->att[i].data, m->att[i].len);
+		if (m->att[i].len == 0)
+			textbuf_add(&b, "\r\n", 2);
+	}
+	if (m->natt > 0)
+		addf(&b, "--%s--\r\n", mixed);
 	if (b.oom)
 		goto oom;
 	if (!crlf_only(b.p, b.len)) {

@@ -6,7 +6,7 @@
  * encoded, and long headers are folded at 78 columns. Bodies are UTF-8,
  * sent quoted-printable with CRLF line ends. The message is text/plain,
  * or multipart/alternative when an HTML part (and optionally a calendar
- * part, last) is added.
+ * part, last) is added; with attachments, multipart/mixed around that.
  */
 #ifndef MERCOMAIL_MAILFMT_H
 #define MERCOMAIL_MAILFMT_H
@@ -36,6 +36,17 @@ int mailfmt_text(struct mailfmt *m, const char *text);
 int mailfmt_html(struct mailfmt *m, const char *html);
 /* A text/calendar part; method e.g. "REQUEST" (goes in the Content-Type). */
 int mailfmt_calendar(struct mailfmt *m, const char *ics, const char *method);
+
+/*
+ * An attachment (any bytes, sent base64): the message becomes
+ * multipart/mixed with the body (text, or the alternative) first and the
+ * attachments after it, in the order added. filename: 1 to 100 of
+ * [A-Za-z0-9._-], not starting with '.'; content_type: "type/subtype" with
+ * optional "; name=value" parameters, printable ASCII without quotes or
+ * backslashes. Copied. 0, or -1 if refused or out of memory.
+ */
+int mailfmt_attach(struct mailfmt *m, const char *filename, const char *content_type,
+    const void *bytes, size_t len);
 
 /*
  * The complete message with CRLF line ends, adding Date (from now),

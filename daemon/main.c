@@ -23,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "config.h"
 #include "form.h"
 #include "http.h"
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "report.h"
 #include "smtp.h"
 #include "status.h"
 #include "store.h"
@@ -226,6 +228,22 @@ start_parts(struct daemon *d)
 	if (d->smtp == NULL)
 		log_error("event=start status=failed reason=\"%s\"", e.msg);
 	return d->smtp ? 0 : -1;
+}
+
+/* The activity report for the Council, once a calendar month (report.h);
+ * its mails go out with the rest. */
+static void
+monthly_report(struct daemon *d)
+{
+	unsigned n;
+	struct err e;
+
+	if (d->smtp == NULL)
+		return;
+	if (report_monthly_run(d->st, d->cfg, clock_now(), &n, &e) < 0)
+		log_error("event=report.monthly status=failed reason=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("event=report.monthly status=queued recipients=%u", n);
 }
 
 /* Send the answers that are due; trouble only defers them. */
@@ -511,6 +529,7 @@ run(struct daemon *d)
 			notify_systemd("READY=1");
 		}
 		rc = cycle(d);
+		monthly_report(d);
 		flush_outbox(d);
 		publish(d);
 		if (d->once || stop_flag)

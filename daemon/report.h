@@ -130,6 +130,24 @@ int report_web_page(struct report_web *w, const char *token, const char *since,
     const char *until, const char *lang, const char *silent_days, int64_t now, char **html,
     struct err *e);
 
+/* --- the monthly mail to the Council (report_mail.c) */
+
+struct store;
+struct config;
+
+/*
+ * Once per calendar month (UTC) of now: queue, for every contact of the
+ * cities of the Council (unit_members of 'consejo'; not those who left its
+ * list), a mail in their language (templates LANG/report-monthly.txt) with
+ * the HTML report of the twelve months before the 1st of this month
+ * attached, and record the month in report_mails in the same transaction:
+ * a restart never sends it twice. Nothing without smtp.from. *queued gets
+ * the number of mails queued (0 when the month was done already). 0, or
+ * -1 with e set.
+ */
+int report_monthly_run(struct store *st, const struct config *cfg, time_t now,
+    unsigned *queued, struct err *e);
+
 /* The token of /reports/activity: 1 if given equals want. The time taken
  * depends on the lengths only, never on where they differ. given may be NULL. */
 int report_token_ok(const char *given, const char *want);

@@ -24,6 +24,7 @@ PACKAGES=(
     clang libclang-rt-14-dev valgrind
     python3-icalendar   # tests/integration/icalcheck.py: a parser nobody here wrote
     khal                # tests/integration/feed.sh: a calendar program loads the feeds
+    chromium            # tests/integration/report.sh: the report page as a browser shows it
 )
 
 missing_packages() {

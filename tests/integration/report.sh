@@ -23,6 +23,9 @@ write_config "$CONF" smtp=yes idle=no poll_interval=1
 cli() { "$MERCOMAIL" -c "$CONF" "$@"; }
 day() { date -u -d "$1" +%s; }
 
+# the Council's contacts (their mailboxes get the monthly report)
+COUNCIL="relaciones.internacionales@montevideo.example gabinete@portoalegre.example intendencia@asuncion.example"
+for a in $COUNCIL; do harness_add_user "$a" pw; done
 cli init >/dev/null
 cli roster import "$MERCOMAIL_TESTDATA/roster/cities.csv" \
 	"$MERCOMAIL_TESTDATA/roster/units.csv" >/dev/null
@@ -234,6 +237,72 @@ fi
 cp "$W/out/served.html" "$OUT/activity.html"
 
 # --- the monthly mail to the Council ---------------------------------------------------
+# The daemon above ran in June ("now" 2026-06-25): June's report went out then.
 kill -TERM "$pid"; wait "$pid"
 check_eq "mercomaild stops cleanly" 0 $?
+reports() { sql "SELECT count(*) FROM outbox WHERE purpose = 'report'"; }
+check_eq "June: one row in report_mails, for the 3 contacts of the Council" "2026-06|3" \
+	"$(sql "SELECT month, recipients FROM report_mails")"
+check_eq "June: 3 mails queued" 3 "$(reports)"
+once() { MERCOMAIL_NOW=$1 "$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"; }
+once 2026-07-01T08:00:00Z
+check_eq "July: recorded once more" "2026-06|3 2026-07|3" \
+	"$(sql "SELECT group_concat(month || '|' || recipients, ' ') FROM (SELECT * FROM report_mails ORDER BY month)")"
+check_eq "July: 3 more mails" 6 "$(reports)"
+once 2026-07-01T09:00:00Z
+once 2026-07-31T23:59:59Z
+check_eq "a restart in the same month sends nothing again" 6 "$(reports)"
+check_eq "every report mail was sent" 6 "$(sql "SELECT count(*) FROM outbox WHERE purpose = 'report' AND state = 'sent'")"
+for a in $COUNCIL; do
+	if mailtool --user "$a" --password pw wait-count INBOX 2 --timeout 20 >/dev/null; then
+		ok "$a got June's and July's reports"
+	else
+		not_ok "$a holds $(mailtool --user "$a" --password pw count INBOX) mails"
+	fi
+done
+for a in $COUNCIL; do
+	check_eq "$a got no more than two" 2 "$(mailtool --user "$a" --password pw count INBOX)"
+done
+# the July mail of a Spanish- and of a Portuguese-speaking city: the text, the page attached
+for a in relaciones.internacionales@montevideo.example gabinete@portoalegre.example; do
+	rm -rf "$W/out/$a"; mailtool --user "$a" --password pw fetch-all INBOX "$W/out/$a" >/dev/null
+	last=$(ls "$W/out/$a" | sort -n | tail -1)
+	python3 - "$W/out/$a/$last" "$W/out/$a.att.html" > "$W/out/$a.mail" 2>&1 <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print("subject:", m["Subject"])
+print("auto:", m["Auto-Submitted"])
+print("type:", m.get_content_type())
+body = m.get_body(preferencelist=("plain",))
+print("text:", " ".join(body.get_content().split()))
+atts = list(m.iter_attachments())
+for p in atts:
+    print("attachment:", p.get_filename(), p.get_content_type())
+open(sys.argv[2], "wb").write(atts[0].get_payload(decode=True))
+PY
+done
+M=$W/out/relaciones.internacionales@montevideo.example
+check_grep "es: the subject names the period" "^subject: Informe de actividad de la red: 2025-07-01 a 2026-06-30$" "$M.mail"
+check_grep "es: automatic mail" "^auto: auto-generated$" "$M.mail"
+check_grep "es: multipart/mixed" "^type: multipart/mixed$" "$M.mail"
+check_grep "es: the short text" "^text: Estimados miembros del Consejo: Adjuntamos el informe" "$M.mail"
+check_grep "es: the page attached" "^attachment: informe-actividad-2026-06.html text/html$" "$M.mail"
+P=$W/out/gabinete@portoalegre.example
+check_grep "pt: the subject in Portuguese" "^subject: Relatório de atividade da rede: 2025-07-01 a 2026-06-30$" "$P.mail"
+check_grep "pt: the page attached" "^attachment: relatorio-atividade-2026-06.html text/html$" "$P.mail"
+check_grep "pt: the attached page is in Portuguese" '<html lang="pt">' "$P.att.html"
+# the attached page's figures: the twelve months before 2026-07-01, "now" 2026-07-01T08:00
+if $CHECK "$DB" "$(day 2025-07-01)" "$(day 2026-07-01)" "$(day "2026-07-01 08:00")" 180 html \
+	"$M.att.html" > "$W/out/check" 2>&1; then
+	ok "the attached page: every figure as in the database ($(cat "$W/out/check"))"
+else
+	not_ok "the attached page differs from the database:"; sed 's/^/    /' "$W/out/check" | head
+fi
+once 2026-08-01T00:00:01Z
+check_eq "August: the next month goes out" 9 "$(reports)"
+if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$W/daemon.log"; then
+	not_ok "sanitizer report in the log"; grep -A5 Sanitizer "$W/daemon.log" | head -20
+else
+	ok "no sanitizer report"
+fi
 finish

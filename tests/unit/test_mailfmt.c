@@ -1065,6 +1065,72 @@ test_multipart_calendar_last(void **state)
 	mailfmt_free(m);
 }
 
+/* An attachment: multipart/mixed, the alternative first, then the bytes
+ * (all 256 values) base64 with their name; bad names and types refused. */
+static void
+test_attachment(void **state)
+{
+	struct mailfmt *m = basic();
+	struct parsed ps, part, inner;
+	const char *ct, *pstart[8], *istart[8];
+	size_t len, plen[8], ilen[8], clen;
+	char boundary[100], iboundary[100], *msg, *dec;
+	unsigned char bytes[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bytes; i++)
+		bytes[i] = (unsigned char)(i * 7);
+	assert_int_equal(mailfmt_text(m, "Adjuntamos el informe.\n"), 0);
+	assert_int_equal(mailfmt_html(m, "<p>Adjuntamos el informe.</p>\n"), 0);
+	assert_int_equal(mailfmt_attach(m, "informe-2026-06.html", "text/html; charset=utf-8",
+	    bytes, sizeof bytes), 0);
+	assert_int_equal(mailfmt_attach(m, "../etc/passwd", "text/plain", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "a\"b.html", "text/plain", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "", "text/plain", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "a.txt", "text/plain\r\nBcc: x@y", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "a.txt", "plain", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "a.txt", "text/plain; name=\"a\"", "x", 1), -1);
+	assert_int_equal(mailfmt_attach(m, "empty.txt", "text/plain", NULL, 0), 0);
+	msg = build(m, 0, NULL, &len);
+	parse_headers(msg, len, &ps);
+	ct = header(&ps, "Content-Type");
+	assert_memory_equal(ct, "multipart/mixed; boundary=\"", 27);
+	assert_int_equal(sscanf(ct + 27, "%99[^\"]", boundary), 1);
+	assert_int_equal(split_parts(ps.body, ps.body_len, boundary, pstart, plen, 8), 3);
+	/* 1: the alternative, whole */
+	parse_headers(pstart[0], plen[0] + 2, &part);
+	ct = header(&part, "Content-Type");
+	assert_memory_equal(ct, "multipart/alternative; boundary=\"", 33);
+	assert_int_equal(sscanf(ct + 33, "%99[^\"]", iboundary), 1);
+	assert_int_equal(split_parts(part.body, part.body_len, iboundary, istart, ilen, 8), 2);
+	parse_headers(istart[0], ilen[0] + 2, &inner);
+	dec = decode_qp(inner.body, inner.body_len - 2);
+	assert_string_equal(dec, "Adjuntamos el informe.");
+	free(dec);
+	parsed_free(&inner);
+	parsed_free(&part);
+	/* 2: the attachment */
+	parse_headers(pstart[1], plen[1] + 2, &part);
+	assert_string_equal(header(&part, "Content-Type"), "text/html; charset=utf-8");
+	assert_string_equal(header(&part, "Content-Disposition"),
+	    "attachment; filename=\"informe-2026-06.html\"");
+	assert_string_equal(header(&part, "Content-Transfer-Encoding"), "base64");
+	dec = decode_b64(part.body, part.body_len, &clen);
+	assert_int_equal(clen, sizeof bytes);
+	assert_memory_equal(dec, bytes, clen);
+	free(dec);
+	assert_false(contains(pstart[1], plen[1], boundary));
+	parsed_free(&part);
+	/* 3: the empty one */
+	parse_headers(pstart[2], plen[2] + 2, &part);
+	assert_string_equal(header(&part, "Content-Disposition"),
+	    "attachment; filename=\"empty.txt\"");
+	parsed_free(&part);
+	parsed_free(&ps);
+	free(msg);
+	mailfmt_free(m);
+}
+
 static void
 test_multipart_text_and_calendar(void **state)
 {
@@ -1300,6 +1366,7 @@ main(void)
 		cmocka_unit_test(test_msgid_unique),
 		cmocka_unit_test(test_multipart_calendar_last),
 		cmocka_unit_test(test_multipart_text_and_calendar),
+		cmocka_unit_test(test_attachment),
 		cmocka_unit_test(test_no_bare_lf),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_wrap),
