@@ -508,7 +508,8 @@ check_forms(const struct config *cfg)
 	/* every answer and invitation text must load and render with the
 	 * values it gets (count every problem: each one is printed) */
 	return ingest_check_templates(cfg->mail.templates, stderr) +
-	    invite_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
+	    invite_check_templates(cfg->mail.templates, stderr) +
+	    report_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
 }
 
 /* Root only when the config says so ([daemon] allow_root); -n only warns. */

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -147,6 +148,10 @@ struct config;
  */
 int report_monthly_run(struct store *st, const struct config *cfg, time_t now,
     unsigned *queued, struct err *e);
+
+/* mercomaild -n: report-monthly.txt of each language loads, names only
+ * known values and renders; each problem on diag. The number of problems. */
+int report_check_templates(const char *dir, FILE *diag);
 
 /* The token of /reports/activity: 1 if given equals want. The time taken
  * depends on the lengths only, never on where they differ. given may be NULL. */

@@ -33,6 +33,11 @@
 
 static const char *const langs[NLANG] = { "es", "pt" };
 
+/* What the texts of report-monthly.txt may name (queue_one gives them). */
+static const char *const var_names[] = { "period_start", "period_end", "silent_days",
+	"filename", "sender" };
+#define NVARS (sizeof var_names / sizeof var_names[0])
+
 struct job {
 	struct store *st;
 	const struct config *cfg;
@@ -219,6 +224,32 @@ record_month(struct job *j, unsigned n)
 		return err_set(j->e, "report: %s", sqlite3_errmsg(db));
 	snprintf(detail, sizeof detail, "recipients=%u", n);
 	return store_audit(j->st, j->now, "daemon", "report.monthly", j->month, detail, j->e);
+}
+
+int
+report_check_templates(const char *dir, FILE *diag)
+{
+	int problems = 0;
+
+	for (int l = 0; l < NLANG; l++) {
+		struct tvar v[NVARS];
+		struct err e;
+		struct template *t = template_load(dir, langs[l], "report-monthly", "txt", &e);
+		char *s = NULL, *b = NULL;
+
+		for (size_t i = 0; i < NVARS; i++)
+			v[i] = (struct tvar){ var_names[i], "x" };
+		if (t == NULL || template_check(t, var_names, NVARS, &e) < 0 ||
+		    (s = template_render_string(t->subject, v, NVARS, TEMPLATE_TEXT, &e)) == NULL ||
+		    (b = template_render_string(t->body, v, NVARS, TEMPLATE_TEXT, &e)) == NULL) {
+			fprintf(diag, "%s\n", e.msg);
+			problems++;
+		}
+		free(s);
+		free(b);
+		template_free(t);
+	}
+	return problems;
 }
 
 int

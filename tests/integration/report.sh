@@ -299,6 +299,13 @@ else
 	not_ok "the attached page differs from the database:"; sed 's/^/    /' "$W/out/check" | head
 fi
 once 2026-08-01T00:00:01Z
+# mercomaild -n checks the texts of the monthly mail
+"$MERCOMAILD" -c "$CONF" -n > "$W/out/n" 2>&1; check_eq "mercomaild -n: the config is OK" 0 $?
+cp -r "$MERCOMAIL_SRCDIR/templates" "$W/tpl"
+echo "{{no_such_value}}" >> "$W/tpl/pt/report-monthly.txt"
+sed "s|^templates = .*|templates = $W/tpl|" "$CONF" > "$W/bad.conf"
+"$MERCOMAILD" -c "$W/bad.conf" -n > "$W/out/n" 2>&1; check_eq "mercomaild -n: an unknown value in report-monthly.txt" 78 $?
+check_grep "  named with its file" "pt/report-monthly.txt" "$W/out/n"
 check_eq "August: the next month goes out" 9 "$(reports)"
 if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$W/daemon.log"; then
 	not_ok "sanitizer report in the log"; grep -A5 Sanitizer "$W/daemon.log" | head -20
