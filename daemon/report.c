@@ -888,8 +888,8 @@ static const char style[] =
 	"section,figure,tr{break-inside:avoid}h2{break-after:avoid}"
 	"th,tr.silent td{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
-#define CHART_W		720
-#define CHART_LABEL	230	/* width of the label column */
+#define CHART_W		750
+#define CHART_LABEL	260	/* width of the label column */
 #define CHART_BAR	420	/* longest bar */
 #define CHART_ROW	20
 
@@ -931,7 +931,7 @@ chart(struct textbuf *b, const char *title, const char *no_data, const struct ba
 			w = 2;		/* a small value stays visible */
 		addf(b, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\" fill=\"#1a202c\">",
 		    CHART_LABEL - 8, y + 12);
-		add_esc_short(b, bars[i].label, 32);
+		add_esc_short(b, bars[i].label, 30);
 		addf(b, "</text><rect x=\"%d\" y=\"%zu\" width=\"%" PRId64 "\" height=\"14\""
 		    " fill=\"#2b6cb0\"/><text x=\"%" PRId64 "\" y=\"%zu\" fill=\"#1a202c\">%"
 		    PRId64 "%s</text>\n", CHART_LABEL, y + 1, w, CHART_LABEL + w + 6, y + 12,

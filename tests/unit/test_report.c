@@ -195,8 +195,8 @@ test_html(void **state)
 	assert_non_null(strstr(h, "Período: <span id=\"since\">2026-01-01</span> a "
 	    "<span id=\"until\">2026-06-30</span>"));
 	/* the reports bars: 1 and 2 of 2, scaled to the largest (420 px) */
-	assert_non_null(strstr(h, "<rect x=\"230\" y=\"9\" width=\"210\" height=\"14\""));
-	assert_non_null(strstr(h, "<rect x=\"230\" y=\"29\" width=\"420\" height=\"14\""));
+	assert_non_null(strstr(h, "<rect x=\"260\" y=\"9\" width=\"210\" height=\"14\""));
+	assert_non_null(strstr(h, "<rect x=\"260\" y=\"29\" width=\"420\" height=\"14\""));
 	/* the attendance bars: 40% and 75% of 420 px */
 	assert_non_null(strstr(h, "width=\"168\" height=\"14\""));
 	assert_non_null(strstr(h, "width=\"315\" height=\"14\""));
