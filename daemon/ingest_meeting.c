@@ -52,7 +52,7 @@ ingest_zone_known(void *ctx, const char *tzid)
 /* ------------------------------------------------------------ texts */
 
 enum problem { P_UNKNOWN_MEETING, P_NOT_INVITED, P_CANCELLED, P_BAD_REPLY, P_PAST,
-	P_END_BEFORE_START, P_BAD_INVITEE, P_NOT_ALLOWED, P_NO_ZONE };
+	P_END_BEFORE_START, P_BAD_INVITEE, P_NOT_ALLOWED, P_NO_ZONE, P_REFUSED };
 
 /* What went wrong, for the person, in their language (the log keeps English). */
 static const char *
@@ -68,6 +68,7 @@ problem_text(enum problem p, const char *lang)
 		"un invitado no es una ciudad de la red ni una dirección de correo",
 		"solo la coordinación de la unidad, quien convocó o la Secretaría pueden cambiar esta reunión",
 		"la zona horaria no es conocida (ejemplo: America/Montevideo)",
+		"el pedido no se puede cumplir tal como está",
 	};
 	static const char *const pt[] = {
 		"não encontramos essa reunião (verifique a referência RE-AAAA-NNNN)",
@@ -79,6 +80,7 @@ problem_text(enum problem p, const char *lang)
 		"um convidado não é uma cidade da rede nem um endereço de e-mail",
 		"somente a coordenação da unidade, quem convocou ou a Secretaria podem alterar esta reunião",
 		"o fuso horário não é conhecido (exemplo: America/Sao_Paulo)",
+		"o pedido não pode ser atendido como está",
 	};
 	return strcmp(lang, "pt") == 0 ? pt[p] : es[p];
 }
@@ -124,13 +126,30 @@ problem(struct job *j, const char *tmpl, enum problem p, struct err *e)
 {
 	static const char *const log_text[] = { "unknown meeting", "not invited", "cancelled",
 		"unreadable calendar reply", "start in the past", "end before start",
-		"bad invitee", "not allowed to change this meeting", "unknown time zone" };
+		"bad invitee", "not allowed to change this meeting", "unknown time zone",
+		"refused by the meeting module" };
 
 	job_decide(j, MSG_REJECTED, "%s", log_text[p]);
 	job_lang(j);
 	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
 	    TV("reason", problem_text(p, j->lang)) };
 	return job_answer(j, tmpl, tv, 3, e) < 0 ? -1 : 1;
+}
+
+/* What the meeting module refuses beyond the checks above (a value it will
+ * not store, say): answered with its reason, which is in English, after
+ * ours. */
+static int
+refused(struct job *j, const struct err *why, struct err *e)
+{
+	char reason[400];
+
+	job_decide(j, MSG_REJECTED, "refused: %s", why->msg);
+	job_lang(j);
+	snprintf(reason, sizeof reason, "%s (%s)", problem_text(P_REFUSED, j->lang), why->msg);
+	struct tvar tv[] = { TV("name", j->who.name), TV("subject", j->m->subject),
+	    TV("reason", reason) };
+	return job_answer(j, "meeting-problem", tv, 3, e) < 0 ? -1 : 1;
 }
 
 /* ------------------------------------------------------------ RSVPs */
@@ -420,6 +439,7 @@ create(struct job *j, struct err *e)
 	    .organizer_id = j->who.contact_id, .message_id = j->msg_id, .extra = extra,
 	    .alarm_minutes = -1 };
 	struct meeting_env env = env_of(j);
+	struct err why;
 	enum problem p;
 	int64_t id;
 
@@ -428,6 +448,8 @@ create(struct job *j, struct err *e)
 		return problem(j, "meeting-problem", p, e);
 	if (invitees_of(j, ibuf, sizeof ibuf, extra, 64, &sp.nextra) < 0)
 		return problem(j, "meeting-problem", P_BAD_INVITEE, e);
+	if (meeting_check(j->in->st, &env, &sp, &why) < 0)
+		return refused(j, &why, e);
 	if (record_submission(j->in->st, j->msg_id, "reunion", j->who.contact_id, j->who.city_id,
 	    sp.unit, sp.title, j->now, sref, e) < 0 ||
 	    meeting_create(j->in->st, &env, &sp, j->now, &id, ref, e) < 0)
@@ -492,6 +514,7 @@ change(struct job *j, int64_t id, struct err *e)
 	    .tzid = form_record_get(j->rec, "timezone") };
 	struct meeting_env env = env_of(j);
 	struct current cur;
+	struct err why;
 	enum problem p;
 	time_t start, end;
 
@@ -508,6 +531,8 @@ change(struct job *j, int64_t id, struct err *e)
 		c.start = start;
 		c.end = end;
 	}
+	if (meeting_check_change(j->in->st, id, &c, &why) < 0)
+		return refused(j, &why, e);
 	if (meeting_update(j->in->st, &env, id, &c, j->now, e) < 0)
 		return -1;
 	job_decide(j, MSG_RECORDED, "meeting %lld changed", (long long)id);

@@ -86,8 +86,12 @@ query_int(struct store *st, const char *sql, const char *text, int64_t num, stru
 int64_t
 outbox_count_since(struct store *st, const char *rcpt, time_t since, struct err *e)
 {
-	return query_int(st, "SELECT count(*) FROM outbox WHERE rcpt = ? AND created_at >= ?",
-	    rcpt, since, e);
+	/* Only answers to mails rcpt sent count: digests, list mail and the
+	 * invites of a meeting (invite.c's purposes; the organiser is invited
+	 * too, by their own request) are no loop with that sender. */
+	return query_int(st, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id"
+	    " WHERE o.rcpt = ? AND o.created_at >= ? AND m.sender = o.rcpt"
+	    " AND o.purpose NOT IN ('invite', 'invite-update', 'cancel')", rcpt, since, e);
 }
 
 int64_t

@@ -34,7 +34,8 @@ struct outbox_item {
 int64_t outbox_enqueue(struct store *st, const struct outbox_item *it, time_t now,
     struct err *e);
 
-/* How many mails were queued for rcpt since `since` (for the answer rate limit). */
+/* How many answers to rcpt's own mails were queued since `since` (for the
+ * answer rate limit; invites and list mail to rcpt do not count). */
 int64_t outbox_count_since(struct store *st, const char *rcpt, time_t since, struct err *e);
 
 /* Queued mails, and the age in seconds of the oldest (0 if none). */
