@@ -38,7 +38,7 @@
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
 
 static const char *const sections[] = { "imap", "smtp", "mail", "store", "log", "daemon",
-	"http" };
+	"http", "digest" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 struct parser;
@@ -59,6 +59,7 @@ struct key {
 
 static key_fn set_string, set_path, set_bool, set_int, set_size;
 static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
+static key_fn set_daily, set_weekly;
 static key_fn set_http_listen, set_base_url;
 
 #define OFF(m) offsetof(struct config, m)
@@ -100,6 +101,10 @@ static const struct key keys[] = {
 	{ "log", "level", set_log_level, OFF(log_level), 0, 0 },
 	{ "log", "syslog", set_bool, OFF(log_syslog), 0, 0 },
 	{ "daemon", "allow_root", set_bool, OFF(allow_root), 0, 0 },
+	{ "digest", "daily", set_daily, 0, 0, 0 },
+	{ "digest", "weekly", set_weekly, 0, 0, 0 },
+	{ "digest", "timezone", set_string, OFF(digest.timezone), 0, 0 },
+	{ "digest", "silent_days", set_int, OFF(digest.silent_days), 1, 3650 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
 	{ "http", "base_url", set_base_url, OFF(http.base_url), 0, 0 },
 	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
@@ -366,6 +371,51 @@ set_from(struct parser *p, const struct key *k, const char *val,
 		return -1;
 	}
 	return set_string(p, k, val, why, whysz);
+}
+
+/* "HH:MM" into *h, *m; -1 if it is not a time of day. */
+static int
+parse_hhmm(const char *s, int *h, int *m)
+{
+	if (!(s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' &&
+	    s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && s[5] == '\0'))
+		return -1;
+	*h = (s[0] - '0') * 10 + s[1] - '0';
+	*m = (s[3] - '0') * 10 + s[4] - '0';
+	return *h < 24 ? 0 : -1;
+}
+
+/* [digest] daily = HH:MM (network time zone) */
+static int
+set_daily(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	(void)k;
+	if (parse_hhmm(val, &p->cfg->digest.daily_hour, &p->cfg->digest.daily_minute) < 0) {
+		snprintf(why, whysz, "'%s' is not a time of day HH:MM", val);
+		return -1;
+	}
+	return 0;
+}
+
+/* [digest] weekly = DAY HH:MM, DAY one of mon tue wed thu fri sat sun */
+static int
+set_weekly(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+	(void)k;
+	for (int d = 0; d < 7; d++)
+		if (strncasecmp(val, days[d], 3) == 0 && val[3] == ' ' &&
+		    parse_hhmm(val + 4, &p->cfg->digest.weekly_hour,
+		    &p->cfg->digest.weekly_minute) == 0) {
+			p->cfg->digest.weekly_day = d;
+			return 0;
+		}
+	snprintf(why, whysz, "'%s' is not DAY HH:MM (DAY: mon, tue, wed, thu, fri, sat, sun)",
+	    val);
+	return -1;
 }
 
 static int
@@ -844,6 +894,9 @@ config_defaults(void)
 	cfg->smtp.retry_first = 60;
 	cfg->smtp.retry_max = 6 * 3600;
 	cfg->smtp.retry_max_age = 3 * 86400;
+	cfg->digest.daily_hour = -1;	/* no schedule: digests only on demand */
+	cfg->digest.weekly_hour = -1;
+	cfg->digest.silent_days = 90;
 	cfg->mail.answers_per_hour = 10;
 	cfg->mail.token_days = 60;
 	cfg->mail.alarm_minutes = 1440;
@@ -852,6 +905,7 @@ config_defaults(void)
 	    dup_default(&cfg->imap.rejected, "Rejected") < 0 ||
 	    dup_default(&cfg->mail.templates, PKGDATADIR "/templates") < 0 ||
 	    dup_default(&cfg->mail.default_lang, "es") < 0 ||
+	    dup_default(&cfg->digest.timezone, "America/Montevideo") < 0 ||
 	    dup_default(&cfg->database,
 	    LOCALSTATEDIR "/lib/mercomail/mercomail.db") < 0) {
 		config_free(cfg);
@@ -929,6 +983,7 @@ config_free(struct config *cfg)
 	free(cfg->mail.authserv_id);
 	free(cfg->mail.default_lang);
 	free(cfg->database);
+	free(cfg->digest.timezone);
 	free(cfg->http.listen);
 	free(cfg->http.host);
 	free(cfg->http.base_url);

@@ -10,6 +10,7 @@
  *   [store]  database
  *   [log]    level, syslog
  *   [daemon] allow_root
+ *   [digest] daily, weekly, timezone, silent_days
  *   [http]   listen, base_url, report_token_file
  *
  * Unknown sections and keys, missing required keys and bad values are errors
@@ -85,6 +86,15 @@ struct config_http {
 	char *report_token_file;	/* secret of /reports/activity; NULL: no such page */
 };
 
+/* When the digests of the lists go out (digest.h). */
+struct config_digest {
+	int daily_hour, daily_minute;	/* daily = HH:MM; hour -1 (default): no daily digests */
+	int weekly_day;			/* weekly = DAY HH:MM; 0 Sunday .. 6 */
+	int weekly_hour, weekly_minute;	/* hour -1 (default): no weekly digests */
+	char *timezone;			/* the network's zone; default America/Montevideo */
+	int silent_days;		/* cities/units without a report this long are named; default 90 */
+};
+
 struct config {
 	char *path;		/* the file it was read from */
 	struct config_imap imap;
@@ -92,6 +102,7 @@ struct config {
 	struct config_mail mail;
 	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
 	struct config_http http;
+	struct config_digest digest;
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
 	int allow_root;		/* [daemon] allow_root; default 0: mercomaild refuses euid 0 */

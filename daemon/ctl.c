@@ -60,6 +60,11 @@ usage(FILE *fp)
 	    "                            language, digest mode, source (roster, mail, cli, ...)\n"
 	    "  list add UNIT ADDRESS [--lang es|pt] [--digest daily|weekly|none]\n"
 	    "  list remove UNIT ADDRESS  subscribe or unsubscribe an address by hand\n"
+	    "  digest preview UNIT [--lang es|pt] [--html] [--now \"YYYY-MM-DD HH:MM\"]\n"
+	    "                            print the digest the list would get now\n"
+	    "  digest send UNIT [--now T] queue it to every member now (even with nothing new)\n"
+	    "  digest run [--now T]      queue the digests due by the schedule (what mercomaild\n"
+	    "                            does each pass); T in [digest] timezone\n"
 	    "  meeting create --unit SLUG --title T --start \"YYYY-MM-DD HH:MM\"\n"
 	    "         (--end \"YYYY-MM-DD HH:MM\" | --duration 90m|2h) [--tz ZONE] [--location L]\n"
 	    "         [--url U] [--agenda A] [--invite CITY|ADDRESS]... [--alarm MINUTES]\n"
@@ -409,6 +414,9 @@ static const struct command {
 	{ "list", "members", ctl_list_members },
 	{ "list", "add", ctl_list_add },
 	{ "list", "remove", ctl_list_remove },
+	{ "digest", "preview", ctl_digest_preview },
+	{ "digest", "send", ctl_digest_send },
+	{ "digest", "run", ctl_digest_run },
 	{ "meeting", "create", ctl_meeting_create },
 	{ "meeting", "update", ctl_meeting_update },
 	{ "meeting", "cancel", ctl_meeting_cancel },

@@ -85,6 +85,11 @@ int ctl_list_members(struct ctx *cx, int argc, char **argv);
 int ctl_list_add(struct ctx *cx, int argc, char **argv);
 int ctl_list_remove(struct ctx *cx, int argc, char **argv);
 
+/* ctl_digest.c */
+int ctl_digest_preview(struct ctx *cx, int argc, char **argv);
+int ctl_digest_send(struct ctx *cx, int argc, char **argv);
+int ctl_digest_run(struct ctx *cx, int argc, char **argv);
+
 /* ctl_meeting.c: the mails are only queued; mercomaild sends them */
 int ctl_meeting_create(struct ctx *cx, int argc, char **argv);
 int ctl_meeting_update(struct ctx *cx, int argc, char **argv);

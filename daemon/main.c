@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "digest.h"
 #include "form.h"
 #include "http.h"
 #include "imap.h"
@@ -245,6 +246,20 @@ monthly_report(struct daemon *d)
 		log_error("event=report.monthly status=failed reason=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("event=report.monthly status=queued recipients=%u", n);
+}
+
+/* The digests of the lists due by the [digest] schedule (digest.h); their
+ * mails go out with the rest. */
+static void
+list_digests(struct daemon *d)
+{
+	unsigned n;
+	struct err e;
+
+	if (d->smtp == NULL)
+		return;
+	if (digest_run(d->st, d->cfg, clock_now(), &n, &e) < 0)
+		log_error("event=digest status=failed reason=\"%s\"", e.msg);
 }
 
 /* Send the answers that are due; trouble only defers them. */
@@ -542,6 +557,7 @@ run(struct daemon *d)
 		}
 		rc = cycle(d);
 		monthly_report(d);
+		list_digests(d);
 		flush_outbox(d);
 		publish(d);
 		if (d->once || stop_flag)
