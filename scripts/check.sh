@@ -22,7 +22,7 @@ mkdir -p "$top/build/valgrind"
 status=0
 MERCOMAIL_VALGRIND_BUILDDIR=$top/build/valgrind make check -j1 || status=$?
 # Show every test's own output (the cmocka summaries, the integration "ok -" lines).
-for log in tests/unit/*.log tests/integration/*.log; do
+for log in tests/unit/*.log tests/integration/*.log tests/reliability/*.log; do
 	[ -f "$log" ] || continue
 	echo "===== ${log%.log}"
 	cat "$log"
@@ -49,7 +49,7 @@ if [ "$fuzz_secs" != 0 ]; then
 	make fuzz FUZZ_SECONDS="$fuzz_secs" || { echo "fuzzing found a crash (reproducer above)"; exit 1; }
 fi
 # One closing line for the whole run: every cmocka test and every integration check.
-cases=$(cat tests/unit/*.log tests/integration/*.log | awk '
+cases=$(cat tests/unit/*.log tests/integration/*.log tests/reliability/*.log | awk '
 	/^\[  PASSED  \] [0-9]+ test/ { n += $4 }
 	/^[0-9]+ passed, [0-9]+ failed$/ { n += $1 }
 	END { print n + 0 }')
