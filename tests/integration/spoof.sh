@@ -18,6 +18,8 @@
 #   CR/LF/NUL hidden in the Subject (RFC 2047 B and Q), in the display name,
 #   in a folded Message-ID, echoed in answers     (answered) no new header
 #   CR/LF in a roster name (the To display name)  import refused
+#   CR/LF + ATTENDEE/ORGANIZER/Bcc in a meeting's   no new header, no new iCalendar
+#   title and place (mercomail meeting create)     property in the delivered invite
 # Controls show the same set-up accepts the genuine mail in each case.
 # (Single-use tokens for confirmations and votes do not exist yet.)
 set -u
@@ -196,7 +198,7 @@ a_ackc=$(answer_to $ROS "$m_hackc")
 check_headers "Subject with CRLF echoed in an acknowledgement" "$(answer_to $ROS "$m_hack")" "$a_ackc"
 check_headers "display name with CRLF in an RFC 2047 word" "$(answer_to $ROS "$m_hname")" "$a_ackc"
 check_headers "a folded Message-ID echoed in In-Reply-To/References" "$(answer_to $ROS "$m_hid")" "$a_ackc"
-f=$(answer_to $STR "$m_hb"); decoded "$f" | head -1 > "$W/subj-b"
+f=$(answer_to $STR "$m_hb"); decoded "$f" > "$W/dec-b"; head -1 "$W/dec-b" > "$W/subj-b"
 check_grep "the injected text stays inside the Subject" "Informe.*Bcc: evil@attacker.example" "$W/subj-b"
 # the raw bytes of every answer delivered: no header line that was not sent by us
 rm -rf "$W/all"; for a in $STR $ROS; do
@@ -261,6 +263,65 @@ expect_refused "reply token issued to someone else" "$m_foreign" rejected "reply
 expect_answer "reply token issued to someone else" $POA "$m_foreign" pt bad-token \
 	"o endereço de resposta foi emitido para outra pessoa"
 check_eq "control: the genuine token is accepted" recorded "$(state_of "$m_genuine")"
+
+# --- a meeting title with CR/LF: no new header in the invite, no new iCalendar property
+GUA=gabinete@guarulhos.example		# subcoordinates ambiente with Montevideo
+harness_add_user $GUA pw
+"$MERCOMAIL" -c "$CONF" meeting create --unit ambiente --title "Control de inyección" \
+	--start "2027-03-10 10:00" --duration 1h --location "Montevideo" > "$W/mt-ctl.out" 2>&1 ||
+	not_ok "meeting create (control): $(cat "$W/mt-ctl.out")"
+"$MERCOMAIL" -c "$CONF" meeting create --unit ambiente \
+	--title "$(printf 'Plan\r\nATTENDEE;RSVP=TRUE:mailto:evil@attacker.example\r\nBcc: evil@attacker.example')" \
+	--location "$(printf 'Sala\r\nORGANIZER:mailto:evil@attacker.example\nX-Injected: 1')" \
+	--start "2027-03-11 10:00" --duration 1h > "$W/mt-inj.out" 2>&1; rc=$?
+if [ $rc -ne 0 ]; then
+	ok "meeting create refuses a title with CR/LF (exit $rc): $(head -1 "$W/mt-inj.out")"
+else
+	"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
+	mailtool --user $MVD --password pw wait-count INBOX 7 --timeout 30 >/dev/null
+	rm -rf "$W/mvd"; mailtool --user $MVD --password pw fetch-all INBOX "$W/mvd" >/dev/null
+	python3 - "$W"/mvd/*.eml <<'PY' > "$W/ics.out"
+import email, email.policy, re, sys
+invites = {}
+for p in sys.argv[1:]:
+    raw = open(p, "rb").read()
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in m.walk():
+        if part.get_content_type() == "text/calendar":
+            ics = part.get_payload(decode=True).decode("utf-8", "replace")
+            lines = re.sub(r"\r\n[ \t]", "", ics).split("\r\n")
+            summ = [l for l in lines if l.startswith("SUMMARY")]
+            key = "control" if summ and "Control de" in summ[0] else "injected"
+            invites[key] = (raw, m, lines)
+if set(invites) != {"control", "injected"}:
+    print("not ok - both invites delivered to the coordinator (got %s)" % sorted(invites)); sys.exit()
+print("ok - both invites delivered to the coordinator")
+(craw, cm, cl), (iraw, im, il) = invites["control"], invites["injected"]
+def props(lines):
+    return sorted(re.split(r"[;:]", l, 1)[0] for l in lines if l)
+print(("ok" if props(il) == props(cl) else "not ok") +
+      " - the invite's iCalendar properties are the control's (%s)" %
+      (len(props(il)) if props(il) == props(cl) else "%s vs %s" % (props(il), props(cl))))
+bad = [l for l in il if re.match(r"(ATTENDEE|ORGANIZER)", l) and "attacker" in l]
+print(("ok" if not bad else "not ok") + " - no ATTENDEE or ORGANIZER for the injected address%s" %
+      ("" if not bad else ": %r" % bad))
+print(("ok" if sorted(k.lower() for k in im.keys()) == sorted(k.lower() for k in cm.keys()) else "not ok") +
+      " - the invite's header names are the control's")
+head = iraw.split(b"\r\n\r\n", 1)[0]
+print(("ok" if not re.search(rb"(^|\n)(Bcc|X-Injected)[ \t]*:", head, re.I) else "not ok") +
+      " - no Bcc or X-Injected line in the invite's header")
+print(("ok" if iraw.count(b"\n") == iraw.count(b"\r\n") and iraw.count(b"\r") == iraw.count(b"\r\n") and b"\0" not in iraw else "not ok") +
+      " - the invite has CRLF line ends only and no NUL")
+print(("ok" if "\n" not in str(im["Subject"]) and "\r" not in str(im["Subject"]) else "not ok") +
+      " - the Subject decodes to one line (%r)" % str(im["Subject"]))
+PY
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "meeting title with CR/LF: ${line#ok - }" ;;
+		*) not_ok "meeting title with CR/LF: ${line#not ok - }" ;;
+		esac
+	done < "$W/ics.out"
+fi
 
 # --- require_dkim: only our border server's verdict for the From domain --------------
 write_config "$CONF" smtp=yes answers_per_hour=100 require_dkim=yes

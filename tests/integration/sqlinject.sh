@@ -299,7 +299,8 @@ ctl_report.c:--format ctl_report.c:--lang ctl_report.c:--silent-days ctl_report.
 ctl_report.c:--until ctl_list.c:--digest ctl_list.c:--lang ctl.c:--help
 ctl_meeting.c:--agenda ctl_meeting.c:--alarm ctl_meeting.c:--all ctl_meeting.c:--duration
 ctl_meeting.c:--end ctl_meeting.c:--invite ctl_meeting.c:--location ctl_meeting.c:--start
-ctl_meeting.c:--title ctl_meeting.c:--tz ctl_meeting.c:--unit ctl_meeting.c:--url"
+ctl_meeting.c:--title ctl_meeting.c:--tz ctl_meeting.c:--unit ctl_meeting.c:--url
+ctl_feed.c:--for"
 for o in $(cd "$MERCOMAIL_SRCDIR/daemon" && grep -o '"--[a-z][a-z-]*"' ctl*.c | tr -d '"' | sort -u); do
 	case " $(echo $known) " in
 	*" $o "*) ;;
@@ -307,6 +308,15 @@ for o in $(cd "$MERCOMAIL_SRCDIR/daemon" && grep -o '"--[a-z][a-z-]*"' ctl*.c | 
 	esac
 done
 total_sub=$(sql 'SELECT count(*) FROM submissions')
+# the feed links need [http] base_url; one private feed for --for
+printf '[http]\nbase_url = https://agenda.mercociudades.example\n' >> "$CONF"
+"$MERCOMAIL" -c "$CONF" feed private ambiente on >/dev/null 2>&1 || not_ok "feed private ambiente on"
+"$MERCOMAIL" -c "$CONF" feed url ambiente --for $MVD > "$W/feed-url.out" 2>&1
+grep -q '^https://agenda.mercociudades.example/.*token=' "$W/feed-url.out" &&
+	ok "control: feed url ambiente --for a member gives a private link" || not_ok "control: feed url --for: $(cat "$W/feed-url.out")"
+live_tokens() { sql "SELECT count(*) FROM feed_tokens WHERE revoked_at IS NULL"; }
+tokens_before=$(live_tokens)
+check_eq "one private feed link issued" 1 "$tokens_before"
 # cli EXPECTED-EXIT ROWS-EXPECTED ARGS...: run, check the exit code, that no SQL
 # error is printed and that the listing has at most ROWS-EXPECTED data lines
 cli() {
@@ -350,6 +360,15 @@ for i in "${!P[@]}"; do
 	cli $EX_DATAERR 0 list add ambiente "$p" || bad=1
 	cli $EX_USAGE 0 list add ambiente nadie@ejemplo.example --lang "$p" || bad=1
 	cli $EX_USAGE 0 list add ambiente nadie@ejemplo.example --digest "$p" || bad=1
+	cli $EX_DATAERR 0 feed url "$p" || bad=1
+	cli $EX_DATAERR 0 feed url unit "$p" || bad=1
+	cli $EX_DATAERR 0 feed url city "$p" || bad=1
+	cli $EX_DATAERR 0 feed url ambiente --for "$p" || bad=1
+	cli $EX_DATAERR 0 feed private "$p" on || bad=1
+	cli $EX_DATAERR 0 feed tokens "$p" || bad=1
+	cli $EX_DATAERR 0 feed revoke "$p" || bad=1
+	cli $EX_DATAERR 0 feed revoke --for "$p" ambiente || bad=1
+	cli $EX_DATAERR 0 feed revoke --for $MVD "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" --all || bad=1
 	cli $EX_DATAERR 0 meeting show "$p" || bad=1
@@ -376,6 +395,7 @@ cli 0 999 list members ambiente && [ "$(grep -c . "$W/cli.out")" -ge 1 ] &&
 	ok "control: list members ambiente lists its members" || not_ok "control: list members ambiente"
 cli 0 99 meeting list --unit ambiente --all && [ "$(grep -c . "$W/cli.out")" = 8 ] &&
 	ok "control: meeting list --unit ambiente --all lists the eight meetings" || not_ok "control: meeting list --unit ambiente"
+check_eq "feed revoke with the payloads revoked no token" "$tokens_before" "$(live_tokens)"
 check_eq "the filters deleted nothing" "$total_sub" "$(sql 'SELECT count(*) FROM submissions')"
 
 # --- the tables are intact ----------------------------------------------------------
