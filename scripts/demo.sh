@@ -77,3 +77,66 @@ for a in $(printf '%s\n' "${senders[@]}" | sort -u); do
 	mailtool --user "$a" --password demo fetch-all INBOX "$HARNESS_DIR/demo/answers" >/dev/null
 	for m in "$HARNESS_DIR"/demo/answers/*.eml; do show_mail "$m"; done
 done
+
+# --- a meeting: asked for by mail, invites in the members' calendars, an RSVP back
+POA=gabinete@portoalegre.example	# coordinates the Cultura unit
+CAN=intendencia@canelones.example	# its subcoordinator
+for a in $POA $CAN; do harness_add_user "$a" demo 2>/dev/null || true; done
+# newest MAIL of ADDR whose calendar part has METHOD, into FILE
+newest_calendar() {
+	rm -rf "$HARNESS_DIR/demo/box"
+	mailtool --user "$1" --password demo fetch-all INBOX "$HARNESS_DIR/demo/box" >/dev/null
+	grep -l -i "^Content-Type: text/calendar.*method=$2" "$HARNESS_DIR"/demo/box/*.eml | tail -n 1
+}
+
+step "a meeting request from the coordinator of Cultura (Porto Alegre), by mail"
+cat > "$HARNESS_DIR/demo/request.eml" <<MAIL
+From: Prefeitura de Porto Alegre <$POA>
+To: $HARNESS_USER
+Subject: Reunião da unidade de Cultura
+Message-ID: <demo-meeting-$$@portoalegre.example>
+Date: $(date -R)
+MIME-Version: 1.0
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 8bit
+
+Unidade: cultura
+Título: Plenário da Unidade Temática de Cultura
+Início: $(date -d '+30 days' +%Y-%m-%d) 10:00
+Duração: 2 horas
+Local: Prefeitura de Porto Alegre
+Pauta: Balanço do semestre; plano de trabalho.
+MAIL
+sed 's/$/\r/' "$HARNESS_DIR/demo/request.eml" > "$HARNESS_DIR/demo/request.crlf"
+sed 's/^/   | /' "$HARNESS_DIR/demo/request.eml" | tail -n 6
+mailtool send --from "$POA" --to "$HARNESS_USER" "$HARNESS_DIR/demo/request.crlf"
+mailtool wait-count INBOX 1 --timeout 30 >/dev/null
+"$MERCOMAILD" -c "$CONF" --once 2>&1 | grep -E 'event=(ingest|outbox)' | sed 's/^mercomaild: //'
+REF=$("$MERCOMAIL" -c "$CONF" meeting list | grep -o 'RE-[0-9]*-[0-9]*' | head -n 1)
+
+step "the invite in Canelones' mailbox, as python3-icalendar reads it"
+inv=$(newest_calendar $CAN REQUEST)
+python3 tests/integration/icalcheck.py "$inv" | grep -E '^(PART\.METHOD|METHOD|VTIMEZONE\.COUNT|VEVENT\[1\]\.(SUMMARY|DTSTART|DTSTART\.TZID|LOCATION|SEQUENCE|ORGANIZER|ATTENDEE\.COUNT|VALARM\[1\]\.TRIGGER\.MINUTES))=' | sed 's/^/   /'
+
+step "Canelones answers the invite with one word: \"Asistiré\""
+rt=$(python3 -c 'import email,email.policy,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default); print(m["Reply-To"].addresses[0].addr_spec)' "$inv")
+printf 'From: %s\r\nTo: %s\r\nSubject: Re: Invitación\r\nMessage-ID: <demo-rsvp-%s@canelones.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nAsistiré.\r\n' \
+	"$CAN" "$rt" "$$" > "$HARNESS_DIR/demo/rsvp.eml"
+mailtool send --from "$CAN" --to "$rt" "$HARNESS_DIR/demo/rsvp.eml"
+mailtool wait-count INBOX 1 --timeout 30 >/dev/null
+"$MERCOMAILD" -c "$CONF" --once 2>&1 | grep -E 'event=(ingest|rsvp)' | sed 's/^mercomaild: //'
+step "mercomail meeting show $REF"
+"$MERCOMAIL" -c "$CONF" meeting show "$REF"
+
+step "the Cultura unit's calendar feed, served by mercomaild over HTTP"
+HTTP_PORT=$(_harness_free_ports 1)
+printf '[http]\nlisten = 127.0.0.1:%s\nbase_url = http://127.0.0.1:%s\n' "$HTTP_PORT" "$HTTP_PORT" >> "$CONF"
+"$MERCOMAIL" -c "$CONF" feed url unit cultura | sed 's/^/   /'
+"$MERCOMAILD" -c "$CONF" >"$HARNESS_DIR/demo/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && break; sleep 0.1; done
+curl -s -i "http://127.0.0.1:$HTTP_PORT/feeds/unit/cultura.ics" | tr -d '\r' > "$HARNESS_DIR/demo/feed.txt"
+# its first lines, then the event (the VTIMEZONE in between is left out here)
+{ sed -n '1,/^X-PUBLISHED-TTL/p' "$HARNESS_DIR/demo/feed.txt"; echo '...'
+  sed -n '/^BEGIN:VEVENT/,/^END:VEVENT/p' "$HARNESS_DIR/demo/feed.txt"; } | sed 's/^/   | /'
+kill -TERM "$daemon"; wait "$daemon" 2>/dev/null || true
