@@ -461,11 +461,14 @@ send_member(const struct list_member *m, void *arg, struct err *e)
 	str_copy(domain, at ? at + 1 : "localhost", sizeof domain);
 	if ((mf = mailfmt_new()) == NULL)
 		return err_set(e, "out of memory");
-	/* the https unsubscribe link needs [http] base_url: not in the config yet */
+	/* the one-click link is signed for this member's row */
+	if (x->cfg->http.base_url && x->key &&
+	    (key = list_member_key(x->st, x->u->id, m->address, m->lang, x->now, e)) < 0)
+		return -1;
 	if (mailfmt_address(mf, "From", x->cfg->mail.name, x->cfg->smtp.from) < 0 ||
 	    mailfmt_address(mf, "To", m->name[0] ? m->name : NULL, m->address) < 0 ||
 	    mailfmt_header(mf, "Subject", r->subject) < 0 ||
-	    list_add_headers(mf, x->cfg, NULL, x->key, x->keylen, x->u->slug, r->name, key,
+	    list_add_headers(mf, x->cfg, x->cfg->http.base_url, x->key, x->keylen, x->u->slug, r->name, key,
 	    x->now, e) < 0 || mailfmt_text(mf, r->text) < 0 || mailfmt_html(mf, r->html) < 0) {
 		if (e && e->msg[0] == '\0')
 			err_set(e, "cannot write the digest");
@@ -576,6 +579,16 @@ run_clear(struct run *x)
 	x->queued = 0;
 }
 
+static void
+run_key_free(struct run *x)
+{
+	if (x->key) {
+		explicit_bzero(x->key, x->keylen);
+		free(x->key);
+		x->key = NULL;
+	}
+}
+
 /* Units (all, or slug) into an array the caller frees. */
 static int
 units_load(struct store *st, const char *slug, struct unit **out, size_t *n, struct err *e)
@@ -623,7 +636,15 @@ run_setup(struct run *x, struct store *st, const struct config *cfg, time_t now,
 	x->queued_at = time(NULL);
 	if (cfg->smtp.from == NULL)
 		return err_set(e, "digests need smtp.from");
-	/* kind titles only: a forms directory that does not load leaves kinds bare */
+	/* the key of the signed unsubscribe links; without one, mailto: only */
+	if (cfg->mail.token_key_file) {
+		char *k = config_read_secret(cfg->mail.token_key_file, e);
+		if (k == NULL)
+			return err_wrap(e, "mail.token_key_file");
+		x->key = (unsigned char *)k;
+		x->keylen = strlen(k);
+	}
+		/* kind titles only: a forms directory that does not load leaves kinds bare */
 	*forms = form_set_load(cfg->mail.templates, NULL, NULL);
 	x->forms = *forms;
 	return 0;
@@ -663,6 +684,7 @@ digest_run(struct store *st, const struct config *cfg, time_t now, unsigned *que
 	}
 	free(units);
 	form_set_free(forms);
+	run_key_free(&x);
 	return r;
 }
 
@@ -690,6 +712,7 @@ digest_send(struct store *st, const struct config *cfg, const char *slug, time_t
 	}
 	free(units);
 	form_set_free(forms);
+	run_key_free(&x);
 	return r;
 }
 

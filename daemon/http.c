@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "feed.h"
 #include "http.h"
+#include "list.h"
 #include "log.h"
 #include "report.h"
 
@@ -41,6 +42,7 @@ struct http {
 	int starting;		/* 1 while in MHD_start_daemon(); guarded by lock too */
 	struct feed *feed;	/* used by MHD's thread only */
 	struct report_web *report;	/* NULL: no [http] report_token_file */
+	struct list_web *lists;		/* NULL: no token key, no unsubscribe page */
 };
 
 /* MHD's own diagnostics (bind failures and the like) into our log. */
@@ -176,6 +178,30 @@ route_report(struct http *h, struct MHD_Connection *c, const char *rest)
 	return ret;
 }
 
+/* The one-click unsubscribe link of list mail (list.h, RFC 8058): GET
+ * shows a button, POST unsubscribes. */
+static MHD_RESULT
+unsubscribe(struct http *h, struct MHD_Connection *c, int post)
+{
+	char *page = NULL;
+	int status = list_web_unsubscribe(h->lists,
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "t"), post, clock_now(), &page);
+	MHD_RESULT ret;
+
+	if (page == NULL)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	ret = reply(c, (unsigned)status, "text/html; charset=utf-8", page, strlen(page));
+	free(page);
+	return ret;
+}
+
+static MHD_RESULT
+route_unsubscribe(struct http *h, struct MHD_Connection *c, const char *rest)
+{
+	(void)rest;
+	return unsubscribe(h, c, 0);
+}
+
 /* The pages: a path, or a prefix (ending in '/') whose handler gets the rest
  * of the path. The first match wins. GET and HEAD only (MHD leaves the body
  * out of a HEAD answer itself). */
@@ -187,6 +213,7 @@ static const struct route {
 	{ "/metrics", route_metrics },
 	{ "/feeds/", route_feeds },
 	{ "/reports/activity", route_report },
+	{ "/lists/unsubscribe", route_unsubscribe },
 };
 
 static MHD_RESULT
@@ -204,6 +231,12 @@ answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		*con_cls = &request_seen;
 		return MHD_YES;
 	}
+	if (*upload_size != 0) {
+		*upload_size = 0;	/* a POST body: only the one-click form, not needed */
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && strcmp(url, "/lists/unsubscribe") == 0)
+		return unsubscribe(h, c, 1);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -291,6 +324,7 @@ http_start(const struct config *cfg, const struct metrics *m, struct err *e)
 		free(h);
 		return NULL;
 	}
+	h->lists = list_web_new(cfg);
 	pthread_mutex_init(&h->lock, NULL);
 	h->snap = *m;
 	h->starting = 1;
@@ -303,6 +337,7 @@ http_start(const struct config *cfg, const struct metrics *m, struct err *e)
 		err_set(e, "http: cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host,
 		    v6 ? "]" : "", port, h->start_error[0] ? h->start_error : "refused");
 		pthread_mutex_destroy(&h->lock);
+		list_web_free(h->lists);
 		report_web_free(h->report);
 		feed_free(h->feed);
 		free(h);
@@ -328,6 +363,7 @@ http_stop(struct http *h)
 		return;
 	MHD_stop_daemon(h->mhd);	/* joins MHD's thread: the feeds are ours again */
 	pthread_mutex_destroy(&h->lock);
+	list_web_free(h->lists);
 	report_web_free(h->report);
 	feed_free(h->feed);
 	free(h);

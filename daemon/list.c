@@ -715,3 +715,110 @@ list_ingest(struct store *st, const struct config *cfg, const unsigned char *key
 		log_info("event=list msgid=%s %s", m->message_id ? m->message_id : "-", what);
 	return r;
 }
+
+/* ------------------------------------------------- one-click unsubscribe */
+
+struct list_web {
+	char *database;
+	unsigned char *key;
+	size_t keylen;
+};
+
+struct list_web *
+list_web_new(const struct config *cfg)
+{
+	struct list_web *w;
+	struct err e;
+	char *key;
+
+	if (cfg->database == NULL || cfg->mail.token_key_file == NULL ||
+	    (key = config_read_secret(cfg->mail.token_key_file, &e)) == NULL)
+		return NULL;
+	if ((w = calloc(1, sizeof *w)) == NULL || (w->database = strdup(cfg->database)) == NULL) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+		free(w);
+		return NULL;
+	}
+	w->key = (unsigned char *)key;
+	w->keylen = strlen(key);
+	return w;
+}
+
+void
+list_web_free(struct list_web *w)
+{
+	if (w == NULL)
+		return;
+	explicit_bzero(w->key, w->keylen);
+	free(w->key);
+	free(w->database);
+	free(w);
+}
+
+static char *
+page_of(const char *title, const char *text, const char *token)
+{
+	struct textbuf b = { 0 };
+
+	textbuf_adds(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+	textbuf_adds(&b, title);
+	textbuf_adds(&b, "</title></head>\n<body style=\"font-family:Arial,Helvetica,sans-serif;"
+	    "max-width:36em;margin:2em auto\">\n<h1 style=\"font-size:1.3em\">");
+	textbuf_adds(&b, title);
+	textbuf_adds(&b, "</h1>\n<p>");
+	textbuf_adds(&b, text);
+	textbuf_adds(&b, "</p>\n");
+	if (token != NULL) {
+		/* tokens are [a-z0-9-]: nothing to escape */
+		textbuf_adds(&b, "<form method=\"post\" action=\"?t=");
+		textbuf_adds(&b, token);
+		textbuf_adds(&b, "\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+		    "value=\"One-Click\"><button type=\"submit\">Darme de baja / "
+		    "Cancelar inscrição</button></form>\n");
+	}
+	textbuf_adds(&b, "</body></html>\n");
+	return textbuf_take(&b);
+}
+
+int
+list_web_unsubscribe(struct list_web *w, const char *token, int post, time_t now,
+    char **page)
+{
+	struct auth_claim c;
+	struct store *st;
+	struct err e;
+	int r;
+
+	*page = NULL;
+	if (w == NULL || token == NULL || strlen(token) >= AUTH_TOKEN_MAX ||
+	    auth_token_check(w->key, w->keylen, token, now, &c) != AUTH_TOKEN_OK ||
+	    strcmp(c.purpose, "unsub") != 0) {
+		*page = page_of("Enlace no válido / Link inválido",
+		    "Este enlace no es válido o venció. / Este link não é válido ou expirou.", NULL);
+		return 404;
+	}
+	if (!post) {
+		*page = page_of("Lista de Mercociudades / Lista da Mercocidades",
+		    "¿Dejar de recibir los resúmenes de esta lista? / "
+		    "Deixar de receber os resumos desta lista?", token);
+		return 200;
+	}
+	if ((st = store_open(w->database, &e)) == NULL) {
+		log_error("event=http.unsubscribe status=failed reason=\"%s\"", e.msg);
+		*page = page_of("Error", "Inténtelo más tarde. / Tente mais tarde.", NULL);
+		return 503;
+	}
+	r = list_unsubscribe_token(st, w->key, w->keylen, token, now, &e);
+	store_close(st);
+	if (r < 0) {
+		log_error("event=http.unsubscribe status=failed reason=\"%s\"", e.msg);
+		*page = page_of("Error", "Inténtelo más tarde. / Tente mais tarde.", NULL);
+		return 503;
+	}
+	log_info("event=http.unsubscribe member=%lld", (long long)c.object);
+	*page = page_of("Listo / Pronto", "No recibirá más correo de esta lista. / "
+	    "Você não receberá mais mensagens desta lista.", NULL);
+	return 200;
+}

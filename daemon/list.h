@@ -98,6 +98,22 @@ int64_t list_member_key(struct store *st, int64_t unit_id, const char *address,
 int list_unsubscribe_token(struct store *st, const unsigned char *key, size_t keylen,
     const char *token, time_t now, struct err *e);
 
+/* ---- the one-click unsubscribe page (http.c) -------------------------------- */
+
+/* What the HTTP server needs: the database path and the token key, read
+ * once (NULL: no [store] database or no mail.token_key_file: no page). */
+struct list_web;
+struct list_web *list_web_new(const struct config *cfg);
+void list_web_free(struct list_web *w);		/* accepts NULL */
+
+/* /lists/unsubscribe?t=TOKEN: GET (post 0) a page with a button that
+ * posts back; POST (RFC 8058 one-click, or the button) unsubscribes. The
+ * token is checked either way; the page says nothing of the address.
+ * Returns the HTTP status (200, 404 bad or expired token, 503 database
+ * trouble) and *page (HTML, caller frees; NULL if out of memory). */
+int list_web_unsubscribe(struct list_web *w, const char *token, int post, time_t now,
+    char **page);
+
 /* ---- list mail ------------------------------------------------------------- */
 
 /* The headers of list mail to one member: List-Id, List-Unsubscribe (mailto:

@@ -235,7 +235,11 @@ send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
 	if (r == SMTP_SENT) {
 		stats->sent++;
 		log_info("event=sent rcpt=%s msgid=%s", q->rcpt, q->msgid);
-		return mark(st, q, "sent", now, NULL, code, now, e) < 0 ? -1 : 1;
+		if (mark(st, q, "sent", now, NULL, code, now, e) < 0) {
+			stats->unmarked = q->id;	/* gone out: never send it again */
+			return -1;
+		}
+		return 1;
 	}
 	if (r == SMTP_PERMFAIL || now - q->created >= c->retry_max_age) {
 		stats->failed++;
@@ -252,6 +256,14 @@ send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
 	/* a 4xx for this recipient (mailbox full, greylisting) says nothing
 	 * about the others; no connection at all does */
 	return r == SMTP_UNREACHABLE ? 0 : 1;
+}
+
+int
+outbox_mark_sent(struct store *st, int64_t id, time_t now, struct err *e)
+{
+	struct queued q = { .id = id };
+
+	return mark(st, &q, "sent", now, NULL, 250, now, e);
 }
 
 int

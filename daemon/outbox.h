@@ -48,7 +48,13 @@ int64_t outbox_next_retry(struct store *st, struct err *e);
 
 struct outbox_stats {
 	unsigned sent, deferred, failed;
+	int64_t unmarked;	/* a mail the server accepted whose "sent" mark could not
+				 * be written (outbox_flush returned -1): do not flush
+				 * again before outbox_mark_sent() recorded it; 0: none */
 };
+
+/* Record the row id as sent (after outbox_stats.unmarked). 0, or -1. */
+int outbox_mark_sent(struct store *st, int64_t id, time_t now, struct err *e);
 
 /* Send what is due, one mail at a time, until the queue is empty, the server
  * cannot be reached (the rest waits for the next round) or *stop is set.

@@ -11,6 +11,8 @@ set -u
 start_work
 write_config "$CONF" smtp=yes
 printf '[digest]\ndaily = 08:00\nweekly = mon 09:00\ntimezone = America/Montevideo\nsilent_days = 60\n' >> "$CONF"
+HTTP_PORT=$(_harness_free_ports 1)
+printf '[http]\nlisten = 127.0.0.1:%s\nbase_url = http://127.0.0.1:%s\n' "$HTTP_PORT" "$HTTP_PORT" >> "$CONF"
 mkdir -p "$W/out"
 
 POA=gabinete@portoalegre.example	# coordinates cultura (pt)
@@ -104,6 +106,7 @@ if grep -q "Festival <de>" "$W/poa.html"; then not_ok "raw value in the HTML"; e
 check_grep "multipart/alternative" "^Content-Type: multipart/alternative" "$P"
 check_grep "List-Id (RFC 2919)" "^List-Id: Cultura <cultura.red.test>" "$P"
 check_grep "List-Unsubscribe with mailto:" "^List-Unsubscribe: <mailto:secretaria+cultura-unsubscribe@red.test>" "$P"
+check_grep "List-Unsubscribe-Post (RFC 8058)" "^List-Unsubscribe-Post: List-Unsubscribe=One-Click" "$P"
 check_grep "List-Help" "^List-Help: <mailto:secretaria@red.test" "$P"
 check_grep "Precedence: list" "^Precedence: list" "$P"
 check_grep "Auto-Submitted: auto-generated" "^Auto-Submitted: auto-generated" "$P"
@@ -124,6 +127,29 @@ check_eq "send: every member but none" "4 digests queued for cultura" \
 	"$("$MERCOMAIL" -c "$CONF" digest send cultura 2>/dev/null)"
 "$MERCOMAIL" -c "$CONF" digest send nope >/dev/null 2>&1
 check_eq "an unknown unit" 65 "$?"
+
+# --- one click: the https link of the List-Unsubscribe header, per member
+url=$(python3 - "$P" <<'PY'
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print(re.search(r"<(http[^>]*)>", str(m["List-Unsubscribe"])).group(1))
+PY
+)
+case $url in http://127.0.0.1:$HTTP_PORT/lists/unsubscribe\?t=unsub-*) ok "a signed link for the member" ;;
+*) not_ok "link: $url" ;; esac
+"$MERCOMAILD" -c "$CONF" >>"$W/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && break; sleep 0.1; done
+curl -s -o "$W/get.html" -w '%{http_code}' "$url" > "$W/code"
+check_eq "GET shows a page" 200 "$(cat "$W/code")"
+check_grep "with a button that posts" '<form method="post"' "$W/get.html"
+check_eq "GET alone unsubscribes nobody" 1 "$("$MERCOMAIL" -c "$CONF" list members cultura 2>/dev/null | grep -c "^$POA")"
+check_eq "a forged link is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	-d List-Unsubscribe=One-Click "${url%?????}aaaaa")"
+check_eq "the one-click POST" 200 "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	-H 'Content-Type: application/x-www-form-urlencoded' -d List-Unsubscribe=One-Click "$url")"
+check_eq "unsubscribes that member only" "0 1" "$("$MERCOMAIL" -c "$CONF" list members cultura 2>/dev/null | grep -c "^$POA") $("$MERCOMAIL" -c "$CONF" list members cultura 2>/dev/null | grep -c "^$CAN")"
+kill -TERM $dpid; wait $dpid 2>/dev/null
 
 [ "$FAILED" -eq 0 ] || { cat "$W/daemon.log"; }
 finish
