@@ -65,6 +65,10 @@ usage(FILE *fp)
 	    "  digest send UNIT [--now T] queue it to every member now (even with nothing new)\n"
 	    "  digest run [--now T]      queue the digests due by the schedule (what mercomaild\n"
 	    "                            does each pass); T in [digest] timezone\n"
+	    "  outbox list [--state queued|sent|failed] [--limit N]\n"
+	    "                            outgoing mail per recipient, newest first\n"
+	    "  outbox retry ID...        send a failed or deferred mail again at the next pass\n"
+	    "  outbox purge [--days N]   forget sent and failed mail older than N days (30)\n"
 	    "  meeting create --unit SLUG --title T --start \"YYYY-MM-DD HH:MM\"\n"
 	    "         (--end \"YYYY-MM-DD HH:MM\" | --duration 90m|2h) [--tz ZONE] [--location L]\n"
 	    "         [--url U] [--agenda A] [--invite CITY|ADDRESS]... [--alarm MINUTES]\n"
@@ -417,6 +421,9 @@ static const struct command {
 	{ "digest", "preview", ctl_digest_preview },
 	{ "digest", "send", ctl_digest_send },
 	{ "digest", "run", ctl_digest_run },
+	{ "outbox", "list", ctl_outbox_list },
+	{ "outbox", "retry", ctl_outbox_retry },
+	{ "outbox", "purge", ctl_outbox_purge },
 	{ "meeting", "create", ctl_meeting_create },
 	{ "meeting", "update", ctl_meeting_update },
 	{ "meeting", "cancel", ctl_meeting_cancel },

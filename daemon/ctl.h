@@ -90,6 +90,11 @@ int ctl_digest_preview(struct ctx *cx, int argc, char **argv);
 int ctl_digest_send(struct ctx *cx, int argc, char **argv);
 int ctl_digest_run(struct ctx *cx, int argc, char **argv);
 
+/* ctl_outbox.c */
+int ctl_outbox_list(struct ctx *cx, int argc, char **argv);
+int ctl_outbox_retry(struct ctx *cx, int argc, char **argv);
+int ctl_outbox_purge(struct ctx *cx, int argc, char **argv);
+
 /* ctl_meeting.c: the mails are only queued; mercomaild sends them */
 int ctl_meeting_create(struct ctx *cx, int argc, char **argv);
 int ctl_meeting_update(struct ctx *cx, int argc, char **argv);

@@ -88,5 +88,21 @@ check_eq "no answer to the mailer daemon" 0 \
 	"$(sql "SELECT count(*) FROM outbox WHERE rcpt LIKE 'mailer-daemon%'")"
 grep -q "event=bounce" "$W/daemon.log" && ok "the bounce is logged" || not_ok "no event=bounce in the log"
 
+# --- mercomail outbox list|retry|purge
+"$MERCOMAIL" -c "$CONF" outbox list --state failed > "$W/failed.txt" 2>/dev/null
+check_eq "outbox list --state failed: the refused, the given up and the bounced" 3 \
+	"$(tail -n +2 "$W/failed.txt" | grep -c .)"
+check_grep "with recipient and code" "	$X	" "$W/failed.txt"
+xid=$(row $X id)
+"$MERCOMAIL" -c "$CONF" outbox retry "$xid" >/dev/null
+check_eq "outbox retry: queued again, due now" "queued 1" \
+	"$(row $X "state || ' ' || (next_attempt <= strftime('%s','now'))")"
+"$MERCOMAIL" -c "$CONF" outbox retry 99999 >/dev/null 2>&1
+check_eq "outbox retry of no such mail" 65 "$?"
+sql "UPDATE outbox SET created_at = created_at - 40 * 86400 WHERE rcpt = '$A'"
+check_eq "outbox purge drops old sent and failed mail" "2 mails purged" \
+	"$("$MERCOMAIL" -c "$CONF" outbox purge --days 30 2>/dev/null)"
+check_eq "the bounce stays" 1 "$(sql "SELECT count(*) FROM bounces")"
+
 [ "$FAILED" -eq 0 ] || { cat "$W/daemon.log"; harness_logs; }
 finish
