@@ -180,7 +180,7 @@ struct unit {
 
 /* What one digest says, in one language. */
 struct content {
-	struct rowset subs, meets, apps, silent;
+	struct rowset subs, meets, apps, silent, bouncing;
 	/* the submissions grouped by kind: one row per kind with its items */
 	struct tvar *kvars;	/* 2 per group: kind_title, count */
 	struct trow *krows;
@@ -197,6 +197,7 @@ content_free(struct content *c)
 	rowset_free(&c->meets);
 	rowset_free(&c->apps);
 	rowset_free(&c->silent);
+	rowset_free(&c->bouncing);
 	for (size_t i = 0; i < c->ngroups; i++)
 		free(c->kcounts[i]);
 	free(c->kcounts);
@@ -266,6 +267,11 @@ query(struct store *st, const char *sql, const struct unit *u, time_t a, time_t 
 	return rowset_fill(st, s, rs, e);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIST_BOUNCE_DAYS_SQL STR(LIST_BOUNCE_DAYS)
+#define LIST_BOUNCE_LIMIT_SQL STR(LIST_BOUNCE_LIMIT)
+
 /* A unit's list gets its own submissions; a body's list every one. */
 #define SUBS_WHERE " s.created_at >= ?2 AND s.created_at < ?3 AND (?5 = 0 OR s.unit_id = ?1)"
 
@@ -330,6 +336,17 @@ content_load(struct store *st, const struct config *cfg, const struct form_set *
 	    " ORDER BY 1", u, end - (time_t)cfg->digest.silent_days * 86400, end, lang,
 	    &c->silent, e) < 0 || rowset_bind(&c->silent, e) < 0)
 		return -1;
+	/* members whose address bounced into the threshold during the period:
+	 * they get no more list mail, the coordinators should know */
+	if (query(st, "SELECT b.address AS address, count(*) AS bounces FROM bounces b"
+	    " WHERE b.hard = 1 AND b.at >= ?3 - 86400 * " LIST_BOUNCE_DAYS_SQL
+	    " AND (b.address IN (SELECT c.address FROM unit_members um JOIN contacts c"
+	    "  ON c.city_id = um.city_id WHERE um.unit_id = ?1)"
+	    "  OR b.address IN (SELECT address FROM list_subscriptions WHERE unit_id = ?1))"
+	    " AND ?4 = ?4 AND ?5 = ?5 GROUP BY b.address"
+	    " HAVING count(*) >= " LIST_BOUNCE_LIMIT_SQL " AND max(b.at) >= ?2 ORDER BY 1",
+	    u, start, end, lang, &c->bouncing, e) < 0 || rowset_bind(&c->bouncing, e) < 0)
+		return -1;
 	c->news = c->subs.nrows > 0 || c->apps.nrows > 0;
 	return 0;
 }
@@ -382,11 +399,13 @@ render(struct store *st, const struct config *cfg, const struct form_set *forms,
 		    { "news", c.news ? "1" : NULL }, { "change_address", cfg->smtp.from },
 		    { "applications_count", c.apps.nrows ? na : NULL },
 		    { "meetings_count", c.meets.nrows ? nm : NULL },
-		    { "silent_count", c.silent.nrows ? ns : NULL } };
+		    { "silent_count", c.silent.nrows ? ns : NULL },
+		    { "bouncing_count", c.bouncing.nrows ? "1" : NULL } };
 		const struct tlist l[] = { { "kinds", c.krows, c.ngroups },
 		    { "meetings", c.meets.rows, c.meets.nrows },
 		    { "applications", c.apps.rows, c.apps.nrows },
-		    { "silent", c.silent.rows, c.silent.nrows } };
+		    { "silent", c.silent.rows, c.silent.nrows },
+		    { "bouncing", c.bouncing.rows, c.bouncing.nrows } };
 		size_t nv = sizeof v / sizeof v[0], nl = sizeof l / sizeof l[0];
 
 		if ((tt = template_load(cfg->mail.templates, lang, "digest", "txt", e)) == NULL ||
