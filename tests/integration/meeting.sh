@@ -245,6 +245,27 @@ for a in $POA $CAN $ROS $EXT; do
 	then ok "$a: the cancel has METHOD:CANCEL, STATUS:CANCELLED, SEQUENCE 2"
 	else not_ok "$a: cancel"; cat "$W/ic.txt"; fi
 done
+# --- 6. replies shaped like each calendar app's (tests/data/itip/mail): Google's
+# from its robot address, Outlook's base64 with Windows zone names, Apple's as a
+# quoted-printable attachment, Thunderbird's inline; each for a meeting of its UID
+i=0
+for fx in google-accepted:ana.perez@montevideo.test outlook-declined:joao.silva@recife.test \
+	apple-tentative:marta.rodriguez@montevideo.test thunderbird-accepted:lucia.gomez@rosario.test; do
+	f=$MERCOMAIL_TESTDATA/itip/mail/${fx%%:*}.eml
+	uid=$(python3 "$ICALCHECK" "$f" | sed -n 's/^VEVENT\[1\]\.UID=//p')
+	i=$((i + 1))
+	sql "INSERT INTO meetings (uid, reference, unit_id, title, start_at, end_at, tzid, created_at, changed_at)
+	     SELECT '$uid', 'RE-2099-000$i', id, 'Fixture $i', 4102444800, 4102452000, 'America/Montevideo', 0, 0
+	     FROM units WHERE slug = 'cultura';
+	     INSERT INTO meeting_attendees (meeting_id, address) VALUES (last_insert_rowid(), '${fx#*:}');"
+	mailtool send --from "${fx#*:}" --to "$HARNESS_USER" "$f" >/dev/null
+done
+run_daemon 4
+check_eq "Google-shaped reply recorded" "ACCEPTED/itip" "$(partstat ana.perez@montevideo.test)"
+check_eq "Outlook-shaped reply (base64, Windows zone names) recorded" "DECLINED/itip" "$(partstat joao.silva@recife.test)"
+check_eq "Apple-shaped reply (attached, quoted-printable) recorded" "TENTATIVE/itip" "$(partstat marta.rodriguez@montevideo.test)"
+check_eq "Thunderbird-shaped reply recorded" "ACCEPTED/itip" "$(partstat lucia.gomez@rosario.test)"
+
 has "the organiser was told of the change and of the cancellation (invites do not count against the hourly limit)" \
 	"Reunião alterada.*Reunião cancelada" "$(subjects $POA | tr '\n' ' ')"
 check_eq "every mail was answered or recorded, none left new" "0" \
