@@ -69,7 +69,7 @@ struct daemon {
 	char *config_abs;	/* config_path made absolute, for the status row */
 	struct http *http;	/* NULL: no [http] listen */
 	int store_full;		/* the database's disk was full at the last pass */
-	int outbox_stalled;	/* the store failed while sending: no sends until it takes writes */
+	int64_t unmarked;	/* outbox row sent but not marked (full disk): no sends until it is */
 };
 
 static void
@@ -269,14 +269,20 @@ flush_outbox(struct daemon *d)
 	struct outbox_stats os;
 	struct err e;
 
-	if (d->smtp == NULL || d->outbox_stalled)
+	if (d->smtp == NULL)
 		return;
+	/* A mail went out but its "sent" mark could not be written (full disk):
+	 * sending on would send it again at every pass. Record it first. */
+	if (d->unmarked) {
+		if (outbox_mark_sent(d->st, d->unmarked, time(NULL), &e) < 0)
+			return;
+		log_info("event=outbox status=resumed id=%lld", (long long)d->unmarked);
+		d->unmarked = 0;
+	}
 	if (outbox_flush(d->st, d->smtp, time(NULL), &stop_flag, &os, &e) < 0) {
-		/* a mail may have gone out without its "sent" mark (full disk):
-		 * sending on would send it again at every pass */
-		d->outbox_stalled = 1;
-		log_error("event=outbox status=failed reason=\"%s\" msg=\"no sending until the"
-		    " database takes writes again\"", e.msg);
+		d->unmarked = os.unmarked;
+		log_error("event=outbox status=failed reason=\"%s\"%s", e.msg, d->unmarked ?
+		    " msg=\"sent but not recorded: no sending until the database takes writes\"" : "");
 	} else if (os.sent || os.deferred || os.failed)
 		log_info("event=outbox sent=%u deferred=%u failed=%u", os.sent, os.deferred, os.failed);
 	metrics_count_outbox(&d->m, &os);	/* filled even when the store failed */
@@ -339,10 +345,6 @@ publish(struct daemon *d)
 		metrics_set_outbox(&d->m, depth, oldest, now);
 	if (depth < 0 || status_write(d->st, &d->si, &d->m, now, &e) < 0)
 		log_warn("event=status status=failed reason=\"%s\"", e.msg);
-	else if (d->outbox_stalled) {
-		d->outbox_stalled = 0;	/* the store takes writes again */
-		log_info("event=outbox status=resumed");
-	}
 	http_publish(d->http, &d->m);
 }
 
@@ -474,7 +476,7 @@ wait_limit(struct daemon *d, int limit)
 	int64_t at;
 	struct err e;
 
-	if (d->outbox_stalled)	/* look again after the poll interval: writes back? */
+	if (d->unmarked)	/* look again after the poll interval: writes back? */
 		return limit < d->cfg->imap.poll_interval ? limit : d->cfg->imap.poll_interval;
 	if (d->smtp == NULL || (at = outbox_next_retry(d->st, &e)) <= 0)
 		return limit;
