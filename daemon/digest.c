@@ -760,3 +760,44 @@ digest_preview(struct store *st, const struct config *cfg, const char *slug,
 	form_set_free(forms);
 	return rc;
 }
+
+/* ------------------------------------------------------------ checking */
+
+int
+digest_check_templates(const char *dir, FILE *diag)
+{
+	static const char *const digest_vars[] = { "list", "slug", "period_from", "period_to",
+	    "silent_days", "news", "change_address", "applications_count", "meetings_count",
+	    "silent_count", "bouncing_count", "kinds", "kind_title", "count", "items", "title",
+	    "city", "reference", "excerpt", "meetings", "when", "start", "tzid", "location",
+	    "accepted", "declined", "tentative", "no_answer", "applications", "silent", "name",
+	    "bouncing", "address", "bounces" };
+	static const char *const done_vars[] = { "list", "slug", "address", "subscribed",
+	    "unsubscribed", "daily", "weekly", "none", "unknown", "digest", "help_address" };
+	static const char *const confirm_vars[] = { "list", "slug", "address", "requested_by",
+	    "confirm_address" };
+	static const struct {
+		const char *name, *ext;
+		const char *const *vars;
+		size_t n;
+	} all[] = {
+		{ "digest", "txt", digest_vars, sizeof digest_vars / sizeof digest_vars[0] },
+		{ "digest", "html", digest_vars, sizeof digest_vars / sizeof digest_vars[0] },
+		{ "list-done", "txt", done_vars, sizeof done_vars / sizeof done_vars[0] },
+		{ "list-confirm", "txt", confirm_vars, sizeof confirm_vars / sizeof confirm_vars[0] },
+	};
+	static const char *const langs[] = { "es", "pt" };
+	int problems = 0;
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+			struct err e = { "" };
+			struct template *t = template_load(dir, langs[l], all[i].name, all[i].ext, &e);
+			if (t == NULL || template_check(t, all[i].vars, all[i].n, &e) < 0) {
+				fprintf(diag, "%s\n", e.msg);
+				problems++;
+			}
+			template_free(t);
+		}
+	return problems;
+}

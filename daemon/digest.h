@@ -52,4 +52,9 @@ int digest_send(struct store *st, const struct config *cfg, const char *slug, ti
 int digest_preview(struct store *st, const struct config *cfg, const char *slug,
     const char *lang, int html, time_t now, FILE *out, struct err *e);
 
+/* mercomaild -n: the digest and list texts (LANG/digest.txt and .html,
+ * list-done.txt, list-confirm.txt, es and pt) load and name only the values
+ * they are given. Each problem goes to diag; returns how many. */
+int digest_check_templates(const char *dir, FILE *diag);
+
 #endif

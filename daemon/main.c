@@ -526,7 +526,8 @@ check_forms(const struct config *cfg)
 	 * values it gets (count every problem: each one is printed) */
 	return ingest_check_templates(cfg->mail.templates, stderr) +
 	    invite_check_templates(cfg->mail.templates, stderr) +
-	    report_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
+	    report_check_templates(cfg->mail.templates, stderr) +
+	    digest_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
 }
 
 /* Root only when the config says so ([daemon] allow_root); -n only warns. */
