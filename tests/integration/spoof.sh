@@ -268,17 +268,25 @@ check_eq "control: the genuine token is accepted" recorded "$(state_of "$m_genui
 GUA=gabinete@guarulhos.example		# subcoordinates ambiente with Montevideo
 harness_add_user $GUA pw
 "$MERCOMAIL" -c "$CONF" meeting create --unit ambiente --title "Control de inyección" \
-	--start "2027-03-10 10:00" --duration 1h --location "Montevideo" > "$W/mt-ctl.out" 2>&1 ||
+	--start "2027-03-10 10:00" --duration 1h --location "Montevideo" \
+	--url https://reuniones.example/control > "$W/mt-ctl.out" 2>&1 ||
 	not_ok "meeting create (control): $(cat "$W/mt-ctl.out")"
 "$MERCOMAIL" -c "$CONF" meeting create --unit ambiente \
 	--title "$(printf 'Plan\r\nATTENDEE;RSVP=TRUE:mailto:evil@attacker.example\r\nBcc: evil@attacker.example')" \
 	--location "$(printf 'Sala\r\nORGANIZER:mailto:evil@attacker.example\nX-Injected: 1')" \
-	--start "2027-03-11 10:00" --duration 1h > "$W/mt-inj.out" 2>&1; rc=$?
+	--start "2027-03-11 10:00" --duration 1h --url https://reuniones.example/plan \
+	> "$W/mt-inj.out" 2>&1; rc=$?
+# a link is a URI value, written as it is: CR/LF there must be refused
+"$MERCOMAIL" -c "$CONF" meeting create --unit ambiente --title "Enlace" --location "Montevideo" \
+	--url "$(printf 'https://reuniones.example/x\r\nATTENDEE:mailto:evil@attacker.example')" \
+	--start "2027-03-12 10:00" --duration 1h > "$W/mt-url.out" 2>&1; rc_url=$?
+[ $rc_url -ne 0 ] && ok "meeting create refuses a link with CR/LF (exit $rc_url)" ||
+	not_ok "meeting create accepted a link with CR/LF (its invite is checked below)"
 if [ $rc -ne 0 ]; then
 	ok "meeting create refuses a title with CR/LF (exit $rc): $(head -1 "$W/mt-inj.out")"
 else
 	"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
-	mailtool --user $MVD --password pw wait-count INBOX 7 --timeout 30 >/dev/null
+	mailtool --user $MVD --password pw wait-count INBOX $((7 + (rc_url == 0))) --timeout 30 >/dev/null
 	rm -rf "$W/mvd"; mailtool --user $MVD --password pw fetch-all INBOX "$W/mvd" >/dev/null
 	python3 - "$W"/mvd/*.eml <<'PY' > "$W/ics.out"
 import email, email.policy, re, sys
@@ -291,34 +299,41 @@ for p in sys.argv[1:]:
             ics = part.get_payload(decode=True).decode("utf-8", "replace")
             lines = re.sub(r"\r\n[ \t]", "", ics).split("\r\n")
             summ = [l for l in lines if l.startswith("SUMMARY")]
-            key = "control" if summ and "Control de" in summ[0] else "injected"
+            key = ("control" if "Control de" in summ[0] else "link" if "Enlace" in summ[0]
+                   else "injected") if summ else "?"
             invites[key] = (raw, m, lines)
-if set(invites) != {"control", "injected"}:
+if not {"control", "injected"} <= set(invites):
     print("not ok - both invites delivered to the coordinator (got %s)" % sorted(invites)); sys.exit()
 print("ok - both invites delivered to the coordinator")
-(craw, cm, cl), (iraw, im, il) = invites["control"], invites["injected"]
-def props(lines):
-    return sorted(re.split(r"[;:]", l, 1)[0] for l in lines if l)
-print(("ok" if props(il) == props(cl) else "not ok") +
-      " - the invite's iCalendar properties are the control's (%s)" %
-      (len(props(il)) if props(il) == props(cl) else "%s vs %s" % (props(il), props(cl))))
-bad = [l for l in il if re.match(r"(ATTENDEE|ORGANIZER)", l) and "attacker" in l]
-print(("ok" if not bad else "not ok") + " - no ATTENDEE or ORGANIZER for the injected address%s" %
-      ("" if not bad else ": %r" % bad))
-print(("ok" if sorted(k.lower() for k in im.keys()) == sorted(k.lower() for k in cm.keys()) else "not ok") +
-      " - the invite's header names are the control's")
-head = iraw.split(b"\r\n\r\n", 1)[0]
-print(("ok" if not re.search(rb"(^|\n)(Bcc|X-Injected)[ \t]*:", head, re.I) else "not ok") +
-      " - no Bcc or X-Injected line in the invite's header")
-print(("ok" if iraw.count(b"\n") == iraw.count(b"\r\n") and iraw.count(b"\r") == iraw.count(b"\r\n") and b"\0" not in iraw else "not ok") +
-      " - the invite has CRLF line ends only and no NUL")
-print(("ok" if "\n" not in str(im["Subject"]) and "\r" not in str(im["Subject"]) else "not ok") +
-      " - the Subject decodes to one line (%r)" % str(im["Subject"]))
+craw, cm, cl = invites["control"]
+for what in ("injected", "link"):
+  if what not in invites:
+    continue
+  iraw, im, il = invites[what]
+  print("# %s" % what)
+  props = lambda lines: sorted(re.split(r"[;:]", l, 1)[0] for l in lines if l)
+  print(("ok" if props(il) == props(cl) else "not ok") +
+        " - the invite's iCalendar properties are the control's (%s)" %
+        (len(props(il)) if props(il) == props(cl) else "%s vs %s" % (props(il), props(cl))))
+  bad = [l for l in il if re.match(r"(ATTENDEE|ORGANIZER)", l) and "attacker" in l]
+  print(("ok" if not bad else "not ok") + " - no ATTENDEE or ORGANIZER for the injected address%s" %
+        ("" if not bad else ": %r" % bad))
+  print(("ok" if sorted(k.lower() for k in im.keys()) == sorted(k.lower() for k in cm.keys()) else "not ok") +
+        " - the invite's header names are the control's")
+  head = iraw.split(b"\r\n\r\n", 1)[0]
+  print(("ok" if not re.search(rb"(^|\n)(Bcc|X-Injected)[ \t]*:", head, re.I) else "not ok") +
+        " - no Bcc or X-Injected line in the invite's header")
+  print(("ok" if iraw.count(b"\n") == iraw.count(b"\r\n") and iraw.count(b"\r") == iraw.count(b"\r\n") and b"\0" not in iraw else "not ok") +
+        " - the invite has CRLF line ends only and no NUL")
+  print(("ok" if "\n" not in str(im["Subject"]) and "\r" not in str(im["Subject"]) else "not ok") +
+        " - the Subject decodes to one line (%r)" % str(im["Subject"]))
 PY
+	what=invites
 	while IFS= read -r line; do
 		case $line in
-		"ok - "*) ok "meeting title with CR/LF: ${line#ok - }" ;;
-		*) not_ok "meeting title with CR/LF: ${line#not ok - }" ;;
+		"# "*) what=${line#\# } ;;
+		"ok - "*) ok "meeting ${what:-}: ${line#ok - }" ;;
+		*) not_ok "meeting ${what:-}: ${line#not ok - }" ;;
 		esac
 	done < "$W/ics.out"
 fi

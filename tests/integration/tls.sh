@@ -83,7 +83,8 @@ smtp_config() {
 	write_config "$CONF" url="imap://localhost:$IMAP_PORT" smtp=yes smtp_starttls=yes
 	sed -i "s|^url = smtp://127.0.0.1:$SMTP_PORT|url = smtp://127.0.0.1:$1|" "$CONF"
 	[ -z "${2:-}" ] || sed -i "/^\[smtp\]/a ca_file = $2" "$CONF"
-	sql "UPDATE outbox SET next_attempt = 0 WHERE state = 'queued'"	# no retry delay
+	# each case starts from the answer queued, whatever the one before did
+	sql "UPDATE outbox SET state = 'queued', next_attempt = 0"
 }
 outbox() { sql "SELECT state || ' ' || coalesce(last_error, '') FROM outbox"; }
 smtp_config "$SMTPTLS_PORT"

@@ -64,8 +64,21 @@ check_eq "every answer sent" 0 "$(sql "SELECT count(*) FROM outbox WHERE state <
 check_grep "answers were sent" "event=sent" "$W/daemon.out"
 check_eq "nothing left in the inbox" 0 "$(mailtool count INBOX)"
 
+# meetings: libical builds the invites (the CLI), mercomaild sends them
+vg "$W/vg-meeting.log" "$MERCOMAIL" -c "$CONF" meeting create --unit cultura --title "Reunión" \
+	--start "2027-03-10 10:00" --duration 2h --tz America/Montevideo --location "Montevideo" \
+	>"$W/meeting.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && ok "mercomail meeting create: no leak, no memory error under valgrind" ||
+	{ not_ok "mercomail meeting create under valgrind (exit $rc)"; show "$W/vg-meeting.log"; cat "$W/meeting.out"; }
+vg "$W/vg-daemon2.log" "$MERCOMAILD" -c "$CONF" --once >"$W/daemon2.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && ok "mercomaild --once sending the invites: no leak, no memory error under valgrind" ||
+	{ not_ok "mercomaild --once sending the invites under valgrind (exit $rc)"; show "$W/vg-daemon2.log"; }
+check_eq "the invitations were sent" 0 "$(sql "SELECT count(*) FROM outbox WHERE state <> 'sent'")"
+check_grep "and there were some" "event=sent" "$W/daemon2.out"
+
 # the admin CLI over the same database: the listings and the export
-for cmd in "messages list" "submissions list" "submissions export --format csv"; do
+for cmd in "messages list" "submissions list" "submissions export --format csv" \
+	"meeting list --all" "report activity --format html"; do
 	# shellcheck disable=SC2086
 	vg "$W/vg-cli.log" "$MERCOMAIL" -c "$CONF" $cmd >"$W/cli.out" 2>&1; rc=$?
 	if [ $rc -eq 0 ] && [ -s "$W/cli.out" ]; then
