@@ -300,7 +300,8 @@ ctl_report.c:--until ctl_list.c:--digest ctl_list.c:--lang ctl.c:--help
 ctl_meeting.c:--agenda ctl_meeting.c:--alarm ctl_meeting.c:--all ctl_meeting.c:--duration
 ctl_meeting.c:--end ctl_meeting.c:--invite ctl_meeting.c:--location ctl_meeting.c:--start
 ctl_meeting.c:--title ctl_meeting.c:--tz ctl_meeting.c:--unit ctl_meeting.c:--url
-ctl_feed.c:--for"
+ctl_feed.c:--for ctl_digest.c:--html ctl_digest.c:--lang ctl_digest.c:--now
+ctl_outbox.c:--days ctl_outbox.c:--limit ctl_outbox.c:--state"
 for o in $(cd "$MERCOMAIL_SRCDIR/daemon" && grep -o '"--[a-z][a-z-]*"' ctl*.c | tr -d '"' | sort -u); do
 	case " $(echo $known) " in
 	*" $o "*) ;;
@@ -369,6 +370,16 @@ for i in "${!P[@]}"; do
 	cli $EX_DATAERR 0 feed revoke "$p" || bad=1
 	cli $EX_DATAERR 0 feed revoke --for "$p" ambiente || bad=1
 	cli $EX_DATAERR 0 feed revoke --for $MVD "$p" || bad=1
+	cli $EX_DATAERR 0 digest preview "$p" || bad=1
+	cli $EX_DATAERR 0 digest preview "$p" --html || bad=1
+	cli $EX_USAGE 0 digest preview ambiente --lang "$p" || bad=1
+	cli $EX_USAGE 0 digest preview ambiente --now "$p" || bad=1
+	cli $EX_DATAERR 0 digest send "$p" || bad=1
+	cli $EX_USAGE 0 digest run --now "$p" || bad=1
+	cli $EX_USAGE 0 outbox list --state "$p" || bad=1
+	cli $EX_USAGE 0 outbox list --limit "$p" || bad=1
+	cli $EX_USAGE 0 outbox retry "$p" || bad=1
+	cli $EX_USAGE 0 outbox purge --days "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" --all || bad=1
 	cli $EX_DATAERR 0 meeting show "$p" || bad=1
@@ -396,6 +407,12 @@ cli 0 999 list members ambiente && [ "$(grep -c . "$W/cli.out")" -ge 1 ] &&
 cli 0 99 meeting list --unit ambiente --all && [ "$(grep -c . "$W/cli.out")" = 8 ] &&
 	ok "control: meeting list --unit ambiente --all lists the eight meetings" || not_ok "control: meeting list --unit ambiente"
 check_eq "feed revoke with the payloads revoked no token" "$tokens_before" "$(live_tokens)"
+outbox_rows=$(sql 'SELECT count(*) FROM outbox')
+cli 0 999 outbox list --limit 1000 && [ "$(grep -c . "$W/cli.out")" -ge 1 ] &&
+	ok "control: outbox list lists the answers and invitations" || not_ok "control: outbox list"
+check_eq "the outbox filters deleted nothing" "$outbox_rows" "$(sql 'SELECT count(*) FROM outbox')"
+cli 0 9999 digest preview ambiente --html && grep -qE "O&(#39|#x27|apos);Brien y &quot;comillas&quot;" "$W/cli.out" &&
+	ok "control: digest preview ambiente --html shows the report's text, escaped" || not_ok "control: digest preview --html: $(head -c 300 "$W/cli.out")"
 check_eq "the filters deleted nothing" "$total_sub" "$(sql 'SELECT count(*) FROM submissions')"
 
 # --- the tables are intact ----------------------------------------------------------
