@@ -140,3 +140,17 @@ curl -s -i "http://127.0.0.1:$HTTP_PORT/feeds/unit/cultura.ics" | tr -d '\r' > "
 { sed -n '1,/^X-PUBLISHED-TTL/p' "$HARNESS_DIR/demo/feed.txt"; echo '...'
   sed -n '/^BEGIN:VEVENT/,/^END:VEVENT/p' "$HARNESS_DIR/demo/feed.txt"; } | sed 's/^/   | /'
 kill -TERM "$daemon"; wait "$daemon" 2>/dev/null || true
+
+step "the digest of the Cultura list (mercomail digest send cultura), as its coordinator reads it"
+"$MERCOMAIL" -c "$CONF" digest send cultura 2>/dev/null | sed 's/^/   /'
+"$MERCOMAILD" -c "$CONF" --once 2>&1 | grep -E 'event=outbox' | sed 's/^mercomaild: //'
+rm -rf "$HARNESS_DIR/demo/digest"
+mailtool --user "$POA" --password demo fetch-all INBOX "$HARNESS_DIR/demo/digest" >/dev/null
+python3 - $(grep -l '^List-Id:' "$HARNESS_DIR/demo/digest"/* | tail -n 1) <<'PY' | sed 's/^/   | /'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for h in ("Subject", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Precedence"):
+    print(f"{h}: {m[h]}")
+print()
+print(m.get_body(("plain",)).get_content().rstrip())
+PY
