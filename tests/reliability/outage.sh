@@ -106,6 +106,11 @@ check_grep "(b) the deferral is logged" "event=send status=deferred" "$LOG"
 tries=$(q "SELECT max(attempts) FROM outbox WHERE state = 'queued'")
 waits=$(q "SELECT max(next_attempt) - strftime('%s','now') FROM outbox WHERE state = 'queued'")
 echo "# (b) while down ($((SECONDS - t_down)) s): $queued_down queued, most attempts on one mail: $tries, its next try in ${waits}s"
+# with a first retry after 1 s, the daemon has tried again by itself while
+# OpenSMTPD was down, each time after a longer wait (1, 2, 4 ... s)
+if grep -q '^retry_first = 1$' "$CONF"; then
+	check_eq "(b) retried by itself while OpenSMTPD was down (attempts >= 2)" yes "$([ "${tries:-0}" -ge 2 ] && echo yes || echo no)"
+fi
 harness_start_smtpd
 t_up=$SECONDS
 done_b() { [ "$(n_queued)" = 0 ] && [ "$(n_sent)" -ge $((NA + NB)) ]; }
