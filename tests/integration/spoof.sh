@@ -19,7 +19,9 @@
 #   in a folded Message-ID, echoed in answers     (answered) no new header
 #   CR/LF in a roster name (the To display name)  import refused
 #   CR/LF + ATTENDEE/ORGANIZER/Bcc in a meeting's   no new header, no new iCalendar
-#   title and place (mercomail meeting create)     property in the delivered invite
+#   title, place or link (mercomail meeting create) property in the delivered invite
+#   and by mail (bare CR, NUL, QP; Subject CRLF)
+#   <script>, <b>, <img onerror> in a report       shown as text in the HTML digest
 # Controls show the same set-up accepts the genuine mail in each case.
 # (Single-use tokens for confirmations and votes do not exist yet.)
 set -u
@@ -264,6 +266,66 @@ expect_answer "reply token issued to someone else" $POA "$m_foreign" pt bad-toke
 	"o endereço de resposta foi emitido para outra pessoa"
 check_eq "control: the genuine token is accepted" recorded "$(state_of "$m_genuine")"
 
+# check_invites CONTROL LABEL=SUMMARY-PART...: among the invites in MVD's
+# mailbox, each labelled one has the control's headers and iCalendar
+# properties, no ATTENDEE/ORGANIZER for the attacker, CRLF only, no NUL
+check_invites() {
+	rm -rf "$W/mvd"; mailtool --user $MVD --password pw fetch-all INBOX "$W/mvd" >/dev/null
+	python3 - "$@" -- "$W"/mvd/*.eml <<'PY' > "$W/ics.out"
+import email, email.policy, re, sys
+args = sys.argv[1:]
+sep = args.index("--")
+control, labels, files = args[0], [a.split("=", 1) for a in args[1:sep]], args[sep + 1:]
+invites = {}
+for p in files:
+    raw = open(p, "rb").read()
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in m.walk():
+        if part.get_content_type() == "text/calendar":
+            ics = part.get_payload(decode=True).decode("utf-8", "replace")
+            lines = re.sub(r"\r\n[ \t]", "", ics).split("\r\n")
+            summ = ([l for l in lines if l.startswith("SUMMARY")] or [""])[0]
+            if control in summ:
+                invites["control"] = (raw, m, lines)
+            for label, part_ in labels:
+                if part_ in summ and control not in summ:
+                    invites[label] = (raw, m, lines)
+if "control" not in invites or labels[0][0] not in invites:
+    print("not ok - the invites delivered to the coordinator (got %s)" % sorted(invites)); sys.exit()
+print("ok - the invites delivered to the coordinator")
+craw, cm, cl = invites["control"]
+for what, _ in labels:
+  if what not in invites:
+    continue
+  iraw, im, il = invites[what]
+  print("# %s" % what)
+  props = lambda lines: sorted(re.split(r"[;:]", l, 1)[0] for l in lines if l)
+  print(("ok" if props(il) == props(cl) else "not ok") +
+        " - the invite's iCalendar properties are the control's (%s)" %
+        (len(props(il)) if props(il) == props(cl) else "%s vs %s" % (props(il), props(cl))))
+  bad = [l for l in il if re.match(r"(ATTENDEE|ORGANIZER)", l) and "attacker" in l]
+  print(("ok" if not bad else "not ok") + " - no ATTENDEE or ORGANIZER for the injected address%s" %
+        ("" if not bad else ": %r" % bad))
+  print(("ok" if sorted(k.lower() for k in im.keys()) == sorted(k.lower() for k in cm.keys()) else "not ok") +
+        " - the invite's header names are the control's")
+  head = iraw.split(b"\r\n\r\n", 1)[0]
+  print(("ok" if not re.search(rb"(^|\n)(Bcc|X-Injected)[ \t]*:", head, re.I) else "not ok") +
+        " - no Bcc or X-Injected line in the invite's header")
+  print(("ok" if iraw.count(b"\n") == iraw.count(b"\r\n") and iraw.count(b"\r") == iraw.count(b"\r\n") and b"\0" not in iraw else "not ok") +
+        " - the invite has CRLF line ends only and no NUL")
+  print(("ok" if "\n" not in str(im["Subject"]) and "\r" not in str(im["Subject"]) else "not ok") +
+        " - the Subject decodes to one line (%r)" % str(im["Subject"]))
+PY
+	local what=invites line
+	while IFS= read -r line; do
+		case $line in
+		"# "*) what=${line#\# } ;;
+		"ok - "*) ok "meeting ${what}: ${line#ok - }" ;;
+		*) not_ok "meeting ${what}: ${line#not ok - }" ;;
+		esac
+	done < "$W/ics.out"
+}
+
 # --- a meeting title with CR/LF: no new header in the invite, no new iCalendar property
 GUA=gabinete@guarulhos.example		# subcoordinates ambiente with Montevideo
 harness_add_user $GUA pw
@@ -287,56 +349,85 @@ if [ $rc -ne 0 ]; then
 else
 	"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
 	mailtool --user $MVD --password pw wait-count INBOX $((7 + (rc_url == 0))) --timeout 30 >/dev/null
-	rm -rf "$W/mvd"; mailtool --user $MVD --password pw fetch-all INBOX "$W/mvd" >/dev/null
-	python3 - "$W"/mvd/*.eml <<'PY' > "$W/ics.out"
-import email, email.policy, re, sys
-invites = {}
-for p in sys.argv[1:]:
-    raw = open(p, "rb").read()
-    m = email.message_from_bytes(raw, policy=email.policy.default)
-    for part in m.walk():
-        if part.get_content_type() == "text/calendar":
-            ics = part.get_payload(decode=True).decode("utf-8", "replace")
-            lines = re.sub(r"\r\n[ \t]", "", ics).split("\r\n")
-            summ = [l for l in lines if l.startswith("SUMMARY")]
-            key = ("control" if "Control de" in summ[0] else "link" if "Enlace" in summ[0]
-                   else "injected") if summ else "?"
-            invites[key] = (raw, m, lines)
-if not {"control", "injected"} <= set(invites):
-    print("not ok - both invites delivered to the coordinator (got %s)" % sorted(invites)); sys.exit()
-print("ok - both invites delivered to the coordinator")
-craw, cm, cl = invites["control"]
-for what in ("injected", "link"):
-  if what not in invites:
-    continue
-  iraw, im, il = invites[what]
-  print("# %s" % what)
-  props = lambda lines: sorted(re.split(r"[;:]", l, 1)[0] for l in lines if l)
-  print(("ok" if props(il) == props(cl) else "not ok") +
-        " - the invite's iCalendar properties are the control's (%s)" %
-        (len(props(il)) if props(il) == props(cl) else "%s vs %s" % (props(il), props(cl))))
-  bad = [l for l in il if re.match(r"(ATTENDEE|ORGANIZER)", l) and "attacker" in l]
-  print(("ok" if not bad else "not ok") + " - no ATTENDEE or ORGANIZER for the injected address%s" %
-        ("" if not bad else ": %r" % bad))
-  print(("ok" if sorted(k.lower() for k in im.keys()) == sorted(k.lower() for k in cm.keys()) else "not ok") +
-        " - the invite's header names are the control's")
-  head = iraw.split(b"\r\n\r\n", 1)[0]
-  print(("ok" if not re.search(rb"(^|\n)(Bcc|X-Injected)[ \t]*:", head, re.I) else "not ok") +
-        " - no Bcc or X-Injected line in the invite's header")
-  print(("ok" if iraw.count(b"\n") == iraw.count(b"\r\n") and iraw.count(b"\r") == iraw.count(b"\r\n") and b"\0" not in iraw else "not ok") +
-        " - the invite has CRLF line ends only and no NUL")
-  print(("ok" if "\n" not in str(im["Subject"]) and "\r" not in str(im["Subject"]) else "not ok") +
-        " - the Subject decodes to one line (%r)" % str(im["Subject"]))
-PY
-	what=invites
-	while IFS= read -r line; do
-		case $line in
-		"# "*) what=${line#\# } ;;
-		"ok - "*) ok "meeting ${what:-}: ${line#ok - }" ;;
-		*) not_ok "meeting ${what:-}: ${line#not ok - }" ;;
-		esac
-	done < "$W/ics.out"
+	check_invites "Control de" injected=Plan link=Enlace
 fi
+
+# the same by mail: a meeting request whose title and place hide a bare CR
+# and a NUL (quoted-printable), and a Subject hiding CRLF
+reunion() {	# FILE SUBJECT TITLE PLACE START: a QP meeting request from Montevideo
+	{
+		printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\n' $MVD "$HARNESS_USER" "$2"
+		printf 'Message-ID: <reunion-%s-%s@test.example>\r\nDate: %s\r\n' "$RANDOM" "$$" "$(date -R)"
+		printf 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n'
+		printf 'Content-Transfer-Encoding: quoted-printable\r\n\r\n'
+		printf 'Unidad: ambiente\r\nT=C3=ADtulo: %s\r\nInicio: %s\r\nDuraci=C3=B3n: 1 hora\r\nLugar: %s\r\n' \
+			"$3" "$5" "$4"
+	} > "$1"
+	mailtool send --from $MVD --to "$HARNESS_USER" "$1" >/dev/null
+}
+n0=$(mailtool --user $MVD --password pw count INBOX)
+reunion "$W/reunion-ctl.eml" "Reunión de la unidad" "Control por correo" "Montevideo" "2027-04-10 10:00"
+# a bare CR ends the line for the form reader: ATTENDEE and ORGANIZER become
+# fields of their own, unknown, and the request is refused
+reunion "$W/reunion-cr.eml" "=?UTF-8?B?$(b64 'Reunión\r\nBcc: evil@attacker.example')?=" \
+	"Retorno=0DATTENDEE:mailto:evil@attacker.example" \
+	"Sala=0DORGANIZER:mailto:evil@attacker.example" "2027-04-11 10:00"
+# a NUL inside the title and the place, with the attacker's text after it
+reunion "$W/reunion-nul.eml" "Reunión con NUL" "Correo=00ATTENDEE:mailto:evil@attacker.example" \
+	"Sala=00ORGANIZER:mailto:evil@attacker.example" "2027-04-12 10:00"
+mailtool wait-count INBOX 3 --timeout 30 >/dev/null
+"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
+cr_id=$(sed -n 's/^Message-ID: //p' "$W/reunion-cr.eml" | tr -d '\r')
+check_eq "a request with a bare CR in its title is refused" rejected "$(state_of "$cr_id")"
+check_grep "the problems name the field the CR made up" "ATTENDEE" \
+	<(sql "SELECT group_concat(p.text, ' ') FROM message_problems p JOIN messages m ON m.id = p.message_id WHERE m.message_id = '$cr_id'")
+check_eq "and no meeting came of it" 0 "$(sql "SELECT count(*) FROM meetings WHERE title LIKE 'Retorno%'")"
+check_eq "the control and the NUL request scheduled a meeting each" 2 \
+	"$(sql "SELECT count(*) FROM meetings WHERE title LIKE 'Control por correo%' OR title LIKE 'Correo%'")"
+# two acknowledgements, the refusal and two invites (Montevideo is invited too)
+mailtool --user $MVD --password pw wait-count INBOX $((n0 + 5)) --timeout 30 >/dev/null
+check_invites "Control por correo" mail=Correo
+
+# --- an HTML digest: markup from a submission is shown, never rendered ---------------
+m_html=$(submit $MVD "[informe] Ambiente <b>negrita</b>" <<'B'
+Unidad: ambiente
+Período: 2026-01-01 a 2026-06-30
+Actividades: <script>alert(1)</script><b>negrita</b> <a href="http://evil.example/">enlace</a>
+Resultados: <img src=x onerror=alert(1)> & "comillas" 'simples'
+B
+)
+run_daemon 1
+check_eq "the submission with markup is recorded" recorded "$(state_of "$m_html")"
+g0=$(mailtool --user $GUA --password pw count INBOX)
+# a period that surely ends after the submission (digests count whole minutes)
+soon=$(TZ=America/Montevideo date -d '+2 minutes' '+%Y-%m-%d %H:%M')
+"$MERCOMAIL" -c "$CONF" digest send ambiente --now "$soon" > "$W/digest.out" 2>&1 ||
+	not_ok "digest send: $(cat "$W/digest.out")"
+"$MERCOMAILD" -c "$CONF" --once >>"$W/daemon.log" 2>&1 || not_ok "mercomaild --once failed"
+mailtool --user $GUA --password pw wait-count INBOX $((g0 + 1)) --timeout 30 >/dev/null
+rm -rf "$W/gua"; mailtool --user $GUA --password pw fetch-all INBOX "$W/gua" >/dev/null
+python3 - "$W"/gua/*.eml <<'PY' > "$W/digest-html.out"
+import email, email.policy, re, sys
+for p in sys.argv[1:]:
+    m = email.message_from_binary_file(open(p, "rb"), policy=email.policy.default)
+    html = [part.get_content() for part in m.walk() if part.get_content_type() == "text/html"]
+    if html and "negrita" in html[0]:
+        h = html[0]
+        print("ok - the digest delivered to a member has an HTML part with the report")
+        raw = [t for t in ("<script", "<b>negrita", "<img", 'href="http://evil', "onerror=alert") if t in h]
+        print(("ok" if not raw else "not ok") + " - no markup from the mail in it%s" % ("" if not raw else ": %s" % raw))
+        print(("ok" if "&lt;script&gt;" in h and "&lt;b&gt;negrita" in h else "not ok") +
+              " - the markup is shown as text (&lt;script&gt;, &lt;b&gt;)")
+        break
+else:
+    print("not ok - no digest with the report in the member's mailbox")
+PY
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "HTML digest: ${line#ok - }" ;;
+	*) not_ok "HTML digest: ${line#not ok - }" ;;
+	esac
+done < "$W/digest-html.out"
 
 # --- require_dkim: only our border server's verdict for the From domain --------------
 write_config "$CONF" smtp=yes answers_per_hour=100 require_dkim=yes
