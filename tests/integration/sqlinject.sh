@@ -301,7 +301,7 @@ ctl_meeting.c:--agenda ctl_meeting.c:--alarm ctl_meeting.c:--all ctl_meeting.c:-
 ctl_meeting.c:--end ctl_meeting.c:--invite ctl_meeting.c:--location ctl_meeting.c:--start
 ctl_meeting.c:--title ctl_meeting.c:--tz ctl_meeting.c:--unit ctl_meeting.c:--url
 ctl_feed.c:--for ctl_digest.c:--html ctl_digest.c:--lang ctl_digest.c:--now
-ctl_outbox.c:--days ctl_outbox.c:--limit ctl_outbox.c:--state"
+ctl_outbox.c:--days ctl_outbox.c:--limit ctl_outbox.c:--state ctl_reminders.c:--now"
 for o in $(cd "$MERCOMAIL_SRCDIR/daemon" && grep -o '"--[a-z][a-z-]*"' ctl*.c | tr -d '"' | sort -u); do
 	case " $(echo $known) " in
 	*" $o "*) ;;
@@ -380,6 +380,7 @@ for i in "${!P[@]}"; do
 	cli $EX_USAGE 0 outbox list --limit "$p" || bad=1
 	cli $EX_USAGE 0 outbox retry "$p" || bad=1
 	cli $EX_USAGE 0 outbox purge --days "$p" || bad=1
+	cli $EX_USAGE 0 reminders run --now "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" --all || bad=1
 	cli $EX_DATAERR 0 meeting show "$p" || bad=1
