@@ -668,7 +668,7 @@ static int
 next_reference(struct store *st, time_t now, char ref[32], struct err *e)
 {
 	sqlite3_stmt *s;
-	char like[16];
+	char like[24];	/* room for any int year: -Wformat-truncation */
 	struct tm tm;
 	long long n = 1;
 

@@ -77,17 +77,17 @@ set_period(struct job *j)
 	time_t now = j->now;
 	struct tm tm;
 	char day[16];
-	int y, m;
+	unsigned y, m;
 
 	gmtime_r(&now, &tm);
-	y = tm.tm_year + 1900;
-	m = tm.tm_mon + 1;
-	snprintf(j->month, sizeof j->month, "%04d-%02d", y % 10000, m);
-	snprintf(j->last, sizeof j->last, "%04d-%02d", (m == 1 ? y - 1 : y) % 10000,
-	    m == 1 ? 12 : m - 1);
-	snprintf(day, sizeof day, "%04d-%02d-01", y % 10000, m);
+	/* unsigned and bounded, so that -Wformat-truncation can see they fit */
+	y = (unsigned)(tm.tm_year + 1900) % 10000u;
+	m = (unsigned)(tm.tm_mon + 1) % 100u;
+	snprintf(j->month, sizeof j->month, "%04u-%02u", y, m);
+	snprintf(j->last, sizeof j->last, "%04u-%02u", m == 1 ? y - 1 : y, m == 1 ? 12 : m - 1);
+	snprintf(day, sizeof day, "%04u-%02u-01", y, m);
 	j->until = clock_parse(day);
-	snprintf(day, sizeof day, "%04d-%02d-01", (y - 1) % 10000, m);
+	snprintf(day, sizeof day, "%04u-%02u-01", y - 1, m);
 	j->since = clock_parse(day);
 }
 
