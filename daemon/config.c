@@ -38,7 +38,7 @@
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
 
 static const char *const sections[] = { "imap", "smtp", "mail", "store", "log", "daemon",
-	"http", "digest" };
+	"http", "digest", "governance" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 struct parser;
@@ -61,6 +61,7 @@ static key_fn set_string, set_path, set_bool, set_int, set_size;
 static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
 static key_fn set_daily, set_weekly;
 static key_fn set_http_listen, set_base_url;
+static key_fn set_decision;
 
 #define OFF(m) offsetof(struct config, m)
 
@@ -108,6 +109,8 @@ static const struct key keys[] = {
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
 	{ "http", "base_url", set_base_url, OFF(http.base_url), 0, 0 },
 	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
+	{ "governance", "decision", set_decision, 0, 0, 0 },
+	{ "governance", "vote_days", set_int, OFF(governance.vote_days), 1, 3650 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -383,6 +386,23 @@ parse_hhmm(const char *s, int *h, int *m)
 	*h = (s[0] - '0') * 10 + s[1] - '0';
 	*m = (s[3] - '0') * 10 + s[4] - '0';
 	return *h < 24 ? 0 : -1;
+}
+
+/* [governance] decision = majority-of-board | majority-of-council */
+static int
+set_decision(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	(void)k;
+	if (strcmp(val, "majority-of-board") == 0)
+		p->cfg->governance.decision = GOV_MAJORITY_OF_BOARD;
+	else if (strcmp(val, "majority-of-council") == 0)
+		p->cfg->governance.decision = GOV_MAJORITY_OF_COUNCIL;
+	else {
+		snprintf(why, whysz, "'%s' is not majority-of-board or majority-of-council", val);
+		return -1;
+	}
+	return 0;
 }
 
 /* [digest] daily = HH:MM (network time zone) */
@@ -897,6 +917,7 @@ config_defaults(void)
 	cfg->digest.daily_hour = -1;	/* no schedule: digests only on demand */
 	cfg->digest.weekly_hour = -1;
 	cfg->digest.silent_days = 90;
+	cfg->governance.vote_days = 30;
 	cfg->mail.answers_per_hour = 10;
 	cfg->mail.token_days = 60;
 	cfg->mail.alarm_minutes = 1440;

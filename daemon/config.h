@@ -12,6 +12,7 @@
  *   [daemon] allow_root
  *   [digest] daily, weekly, timezone, silent_days
  *   [http]   listen, base_url, report_token_file
+ *   [governance] decision, vote_days
  *
  * Unknown sections and keys, missing required keys and bad values are errors
  * reported as "file:line: message". Parsing goes on after an error so that
@@ -95,6 +96,13 @@ struct config_digest {
 	int silent_days;		/* cities/units without a report this long are named; default 90 */
 };
 
+/* Who decides on membership applications (application.h). */
+enum gov_decision { GOV_MAJORITY_OF_BOARD, GOV_MAJORITY_OF_COUNCIL };
+struct config_governance {
+	enum gov_decision decision;	/* default majority-of-board */
+	int vote_days;			/* an application undecided this long expires; default 30 */
+};
+
 struct config {
 	char *path;		/* the file it was read from */
 	struct config_imap imap;
@@ -103,6 +111,7 @@ struct config {
 	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
 	struct config_http http;
 	struct config_digest digest;
+	struct config_governance governance;
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
 	int allow_root;		/* [daemon] allow_root; default 0: mercomaild refuses euid 0 */

@@ -93,6 +93,10 @@ usage(FILE *fp)
 	    "  feed tokens SLUG          the tokens of a unit's or body's feed\n"
 	    "  feed revoke TOKEN | --for ADDRESS SLUG\n"
 	    "                            that link stops working (404)\n"
+	    "  applications list         membership applications, their state and votes\n"
+	    "  applications show N       one application: its fields and every vote\n"
+	    "  applications decide N approve|reject\n"
+	    "                            decide by hand (roster, welcome or notice, the body told)\n"
 	    "  report activity [--since DATE] [--until DATE] [--silent-days N]\n"
 	    "         [--format text|csv|html] [--lang es|pt]\n"
 	    "                            per unit and body: activity reports, meetings held,\n"
@@ -436,6 +440,9 @@ static const struct command {
 	{ "feed", "tokens", ctl_feed_tokens },
 	{ "feed", "revoke", ctl_feed_revoke },
 	{ "report", "activity", ctl_report_activity },
+	{ "applications", "list", ctl_applications_list },
+	{ "applications", "show", ctl_applications_show },
+	{ "applications", "decide", ctl_applications_decide },
 	{ "help", NULL, cmd_help },
 };
 

@@ -112,6 +112,11 @@ int ctl_feed_private(struct ctx *cx, int argc, char **argv);
 int ctl_feed_tokens(struct ctx *cx, int argc, char **argv);
 int ctl_feed_revoke(struct ctx *cx, int argc, char **argv);
 
+/* ctl_applications.c: membership applications (application.h) */
+int ctl_applications_list(struct ctx *cx, int argc, char **argv);
+int ctl_applications_show(struct ctx *cx, int argc, char **argv);
+int ctl_applications_decide(struct ctx *cx, int argc, char **argv);
+
 /* ctl_report.c: the activity report of the network (report.h) */
 int ctl_report_activity(struct ctx *cx, int argc, char **argv);
 

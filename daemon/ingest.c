@@ -652,6 +652,8 @@ accepted(struct job *j, struct err *e)
 	    form_record_get(j->rec, "title"), j->now, ref, e) < 0)
 		return -1;
 	job_decide(j, MSG_RECORDED, "recorded as %s", ref);
+	if (ingest_application_open(j, e) < 0)
+		return -1;
 	job_lang(j);
 	gmtime_r(&j->now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
@@ -737,6 +739,8 @@ run(struct job *j, struct err *e)
 	if (j->has_claim && strcmp(j->claim.purpose, "rsvp") == 0 &&
 	    (r = ingest_rsvp(j, e)) != 0)
 		return r;
+	if (ingest_is_vote(j))		/* a ballot's address: ingest_vote.c */
+		return ingest_vote(j, e);
 	/* a list command (subscribe, unsubscribe, digest mode), or the reply to
 	 * a list confirmation: handled and answered by list.c */
 	if ((r = list_ingest(j->in->st, j->in->cfg, j->in->key, j->in->keylen, j->m,

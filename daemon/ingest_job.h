@@ -97,4 +97,15 @@ int ingest_zone_known(void *ctx, const char *tzid);
 extern const struct answer_def ingest_meeting_answers[];
 extern const size_t ingest_meeting_nanswers;
 
+/* --- membership applications (ingest_vote.c) */
+
+/* 1 if the mail came through a ballot's signed address (claim purpose
+ * "vote", "approve" or "reject"). */
+int ingest_is_vote(const struct job *j);
+/* A vote on an application: counted, or answered and not counted. 1 or -1. */
+int ingest_vote(struct job *j, struct err *e);
+/* After a submission of kind "adhesion" was recorded: open the application
+ * and queue the ballots (nothing for other kinds). 0 or -1. */
+int ingest_application_open(struct job *j, struct err *e);
+
 #endif

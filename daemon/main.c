@@ -23,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "application.h"
 #include "clock.h"
 #include "config.h"
 #include "digest.h"
@@ -246,6 +247,21 @@ monthly_report(struct daemon *d)
 		log_error("event=report.monthly status=failed reason=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("event=report.monthly status=queued recipients=%u", n);
+}
+
+/* Membership applications still pending past [governance] vote_days
+ * expire; the applicants are told (application.h). */
+static void
+expire_applications(struct daemon *d)
+{
+	struct application_env env = { .st = d->st, .cfg = d->cfg, .actor = "daemon" };
+	unsigned n;
+	struct err e;
+
+	if (application_expire_due(&env, clock_now(), &n, &e) < 0)
+		log_error("event=application.expire status=failed reason=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("event=application.expire status=ok expired=%u", n);
 }
 
 /* The digests of the lists due by the [digest] schedule (digest.h); their
@@ -524,7 +540,8 @@ check_forms(const struct config *cfg)
 	form_set_free(fs);
 	/* every answer and invitation text must load and render with the
 	 * values it gets (count every problem: each one is printed) */
-	return ingest_check_templates(cfg->mail.templates, stderr) +
+	return application_check_templates(cfg->mail.templates, stderr) +
+	    ingest_check_templates(cfg->mail.templates, stderr) +
 	    invite_check_templates(cfg->mail.templates, stderr) +
 	    report_check_templates(cfg->mail.templates, stderr) +
 	    digest_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
@@ -559,6 +576,7 @@ run(struct daemon *d)
 			notify_systemd("READY=1");
 		}
 		rc = cycle(d);
+		expire_applications(d);
 		monthly_report(d);
 		list_digests(d);
 		flush_outbox(d);
