@@ -5,7 +5,8 @@
 # member's address, a token with a changed character) and a repeated vote
 # do not count twice; two of three approve by replying ("Aprovo",
 # "Apruebo"); the city and its contact enter the roster and the applicant
-# holds the welcome in Portuguese; a late vote is refused; then a rejection
+# holds the welcome in Portuguese; a late vote and one by a city that left
+# the Board are refused; then a rejection
 # by hand (mercomail applications decide) and an expiry (an injected clock
 # 31 days on) tell the applicants, in Spanish.
 set -u
@@ -217,6 +218,21 @@ B
 run_daemon 2
 F=$(APPID Florida)
 D=$(APPID Durazno)
+# a member that left the Board since its ballot was sent: answered, not counted
+fetch $ROS
+f=$(mail_with $ROS "Florida") && cp "$f" "$W/ballot-florida.eml" || not_ok "Rosario: no ballot for Florida"
+sql "DELETE FROM unit_members WHERE city_id = (SELECT id FROM cities WHERE name = 'Rosario')
+	AND unit_id = (SELECT id FROM units WHERE slug = 'comision-directiva')"
+send $ROS "$(body "$W/ballot-florida.eml" | grep -o "$LOCAL+approve-[a-z0-9-]*@[^ ]*" | head -n 1)" \
+	"Re: Solicitud de adhesión de Florida" <<'B'
+Apruebo
+B
+run_daemon 1
+check_eq "a vote by a non-member is not counted" "0" "$(sql "SELECT count(*) FROM votes WHERE application_id = $F")"
+check_eq "... and its refusal is in the audit log" "1" "$(sql "SELECT count(*) FROM audit_log
+	WHERE action = 'application.vote.refused' AND object = 'application:$F' AND detail LIKE '%not a member'")"
+fetch $ROS
+has "Rosario is told only members vote" "solo votan los miembros" "$(body "$(mail_with $ROS "no registrado")")"
 has "applications list shows both pending" "^$F	pending.*Florida" "$("$MERCOMAIL" -c "$CONF" applications list 2>/dev/null)"
 check_eq "decide by hand" "application $F rejected" "$("$MERCOMAIL" -c "$CONF" applications decide "$F" reject 2>&1)"
 check_eq "a decided one cannot be decided again" "65" \
