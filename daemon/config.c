@@ -111,6 +111,10 @@ static const struct key keys[] = {
 	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
 	{ "governance", "decision", set_decision, 0, 0, 0 },
 	{ "governance", "vote_days", set_int, OFF(governance.vote_days), 1, 3650 },
+	{ "governance", "report_period_days", set_int, OFF(governance.report_period_days),
+	  1, 3650 },
+	{ "governance", "reminder_repeat_days", set_int, OFF(governance.reminder_repeat_days),
+	  1, 365 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -918,6 +922,8 @@ config_defaults(void)
 	cfg->digest.weekly_hour = -1;
 	cfg->digest.silent_days = 90;
 	cfg->governance.vote_days = 30;
+	cfg->governance.report_period_days = 182;	/* a semester */
+	cfg->governance.reminder_repeat_days = 7;
 	cfg->mail.answers_per_hour = 10;
 	cfg->mail.token_days = 60;
 	cfg->mail.alarm_minutes = 1440;

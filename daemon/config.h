@@ -12,7 +12,7 @@
  *   [daemon] allow_root
  *   [digest] daily, weekly, timezone, silent_days
  *   [http]   listen, base_url, report_token_file
- *   [governance] decision, vote_days
+ *   [governance] decision, vote_days, report_period_days, reminder_repeat_days
  *
  * Unknown sections and keys, missing required keys and bad values are errors
  * reported as "file:line: message". Parsing goes on after an error so that
@@ -101,6 +101,8 @@ enum gov_decision { GOV_MAJORITY_OF_BOARD, GOV_MAJORITY_OF_COUNCIL };
 struct config_governance {
 	enum gov_decision decision;	/* default majority-of-board */
 	int vote_days;			/* an application undecided this long expires; default 30 */
+	int report_period_days;		/* a unit silent this long gets a reminder; default 182 */
+	int reminder_repeat_days;	/* the second reminder this long after the first; default 7 */
 };
 
 struct config {

@@ -104,6 +104,9 @@ usage(FILE *fp)
 	    "                            MDG indicators; per city: submissions and RSVPs; who\n"
 	    "                            sent nothing for N days (default 180); default period:\n"
 	    "                            the last 365 days (--until: that day included)\n"
+	    "  reminders run [--now T]   queue the reminders due (activity reports, meeting\n"
+	    "                            answers): what mercomaild does each pass; T in UTC\n"
+	    "  reminders list            the reminders sent, newest first\n"
 	    "  help                      this text\n"
 	    "\n"
 	    "  -c CONFIG    config file (default: %s)\n"
@@ -440,6 +443,8 @@ static const struct command {
 	{ "feed", "tokens", ctl_feed_tokens },
 	{ "feed", "revoke", ctl_feed_revoke },
 	{ "report", "activity", ctl_report_activity },
+	{ "reminders", "run", ctl_reminders_run },
+	{ "reminders", "list", ctl_reminders_list },
 	{ "applications", "list", ctl_applications_list },
 	{ "applications", "show", ctl_applications_show },
 	{ "applications", "decide", ctl_applications_decide },

@@ -120,4 +120,8 @@ int ctl_applications_decide(struct ctx *cx, int argc, char **argv);
 /* ctl_report.c: the activity report of the network (report.h) */
 int ctl_report_activity(struct ctx *cx, int argc, char **argv);
 
+/* ctl_reminders.c: the reminders of reminder.h */
+int ctl_reminders_run(struct ctx *cx, int argc, char **argv);
+int ctl_reminders_list(struct ctx *cx, int argc, char **argv);
+
 #endif

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "reminder.h"
 #include "report.h"
 #include "smtp.h"
 #include "status.h"
@@ -276,6 +277,19 @@ list_digests(struct daemon *d)
 		return;
 	if (digest_run(d->st, d->cfg, clock_now(), &n, &e) < 0)
 		log_error("event=digest status=failed reason=\"%s\"", e.msg);
+}
+
+/* The reminders due (reminder.h); their mails go out with the rest. */
+static void
+send_reminders(struct daemon *d)
+{
+	unsigned n;
+	struct err e;
+
+	if (d->smtp == NULL)
+		return;
+	if (reminder_run(d->st, d->cfg, clock_now(), &n, &e) < 0)
+		log_error("event=reminder status=failed reason=\"%s\"", e.msg);
 }
 
 /* Send the answers that are due; trouble only defers them. */
@@ -544,7 +558,8 @@ check_forms(const struct config *cfg)
 	    ingest_check_templates(cfg->mail.templates, stderr) +
 	    invite_check_templates(cfg->mail.templates, stderr) +
 	    report_check_templates(cfg->mail.templates, stderr) +
-	    digest_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
+	    digest_check_templates(cfg->mail.templates, stderr) +
+	    reminder_check_templates(cfg->mail.templates, stderr) ? EX_CONFIG : EX_OK;
 }
 
 /* Root only when the config says so ([daemon] allow_root); -n only warns. */
@@ -579,6 +594,7 @@ run(struct daemon *d)
 		expire_applications(d);
 		monthly_report(d);
 		list_digests(d);
+		send_reminders(d);
 		flush_outbox(d);
 		publish(d);
 		if (d->once || stop_flag)
