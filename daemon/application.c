@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "autoreply.h"
 #include "feed.h"
+#include "log.h"
 #include "form.h"
 #include "mailfmt.h"
 #include "outbox.h"
@@ -124,26 +125,31 @@ struct outmail {
 };
 
 /* Render and queue one mail. 0 (also when there is no smtp.from: nothing to
- * send as), -1 on error. */
+ * send as, and when the text cannot be written: logged, as ingest does with
+ * answers, so that a broken template does not hold the inbox), -1 on a
+ * store error. */
 static int
 queue(const struct application_env *env, const struct outmail *o, time_t now, struct err *e)
 {
 	const struct config *cfg = env->cfg;
 	const char *from = cfg->smtp.from, *at = from ? strchr(from, '@') : NULL;
-	struct template *t;
 	struct mailfmt *mf = NULL;
 	char *subject = NULL, *body = NULL, *wrapped = NULL, *data = NULL, *msgid = NULL;
+	struct template *t = NULL;
+	struct err te;
 	size_t len = 0;
 	int rc = -1;
 
-	(void)now;
 	if (at == NULL)
 		return 0;
-	if ((t = template_load(cfg->mail.templates, o->lang, o->tmpl, "txt", e)) == NULL)
-		return -1;
-	if ((subject = template_render_string(t->subject, o->v, o->n, TEMPLATE_TEXT, e)) == NULL ||
-	    (body = template_render_string(t->body, o->v, o->n, TEMPLATE_TEXT, e)) == NULL)
+	if ((t = template_load(cfg->mail.templates, o->lang, o->tmpl, "txt", &te)) == NULL ||
+	    (subject = template_render_string(t->subject, o->v, o->n, TEMPLATE_TEXT, &te)) == NULL ||
+	    (body = template_render_string(t->body, o->v, o->n, TEMPLATE_TEXT, &te)) == NULL) {
+		log_error("event=application.mail status=failed template=%s reason=\"%s\"", o->tmpl,
+		    te.msg);
+		rc = 0;
 		goto done;
+	}
 	if ((wrapped = mailfmt_wrap(body, 78)) == NULL || (mf = mailfmt_new()) == NULL ||
 	    mailfmt_address(mf, "From", cfg->mail.name, from) < 0 ||
 	    mailfmt_address(mf, "To", o->to_name && o->to_name[0] ? o->to_name : NULL, o->to) < 0 ||
@@ -152,7 +158,9 @@ queue(const struct application_env *env, const struct outmail *o, time_t now, st
 	    mailfmt_header(mf, AUTOREPLY_LOOP_HEADER, from) < 0 ||
 	    (o->reply_to && mailfmt_address(mf, "Reply-To", cfg->mail.name, o->reply_to) < 0) ||
 	    mailfmt_text(mf, wrapped) < 0) {
-		err_set(e, "applications: cannot write the mail to %.80s", o->to);
+		log_error("event=application.mail status=failed template=%s reason=\"cannot"
+		    " write the mail\"", o->tmpl);
+		rc = 0;
 		goto done;
 	}
 	if ((data = mailfmt_build(mf, at + 1, now, &msgid, &len, e)) == NULL)
