@@ -5,7 +5,11 @@
 #      every mail is recorded once and answered once, none lost;
 #  (b) OpenSMTPD is stopped while answers are going out: they stay queued,
 #      deferred with growing delays (logged), and go out once OpenSMTPD is
-#      back, each exactly once, without a restart of the daemon.
+#      back, each exactly once, without a restart of the daemon;
+#  (c) OpenSMTPD is stopped before a digest run (every unit's digest queued
+#      by `mercomail digest send`): the digests wait, go out once it is back,
+#      and each one is delivered exactly once (copies counted in the
+#      recipients' Dovecot mailboxes).
 #
 #   bash tests/reliability/outage.sh [--long]     (or MERCOMAIL_LONG=1)
 #
@@ -124,6 +128,45 @@ check_eq "(b) outbox: one answer per submission, all sent" "$((NA + NB)) $((NA +
 rel_wait_delivered $((NA + NB)) 120 || not_ok "(b) OpenSMTPD did not deliver everything within 120 s"
 rel_answers >"$W/answers-b.txt"
 rel_check_answers "$W/answers-b.txt" "ob$$" "$NB" 0 1
+
+# --- (c) OpenSMTPD stopped during a digest run -------------------------------------
+harness_stop_smtpd
+units=$(q "SELECT slug FROM units WHERE id IN (SELECT unit_id FROM unit_members) ORDER BY slug")
+for u in $units; do
+	"$MERCOMAIL" -c "$CONF" digest send "$u" >>"$W/digest.out" 2>&1 || not_ok "(c) digest send $u"
+done
+nd=$(q "SELECT count(*) FROM outbox WHERE purpose = 'digest'")
+echo "# (c) $nd digests of $(echo $units | wc -w) lists queued with OpenSMTPD down"
+check_eq "(c) digests were queued" yes "$([ "${nd:-0}" -gt 0 ] && echo yes || echo no)"
+mark=$(wc -l <"$LOG")
+# a mail wakes the daemon from IDLE (over IMAP: SMTP is down); its answer waits too
+printf 'From: %s\r\nTo: %s\r\nSubject: hola\r\nMessage-ID: <oc%s@test.example>\r\n\r\nhola\r\n' \
+	"${REL_SENDERS[0]}" "$HARNESS_USER" "$$" >"$W/wake.eml"
+mailtool append INBOX "$W/wake.eml" >/dev/null
+# (a failed connection defers the round: the first mail tried counts the attempt)
+deferred_digests() {
+	logged_since "$mark" "event=send status=deferred" &&
+		[ "$(q "SELECT count(*) FROM outbox WHERE purpose = 'digest' AND attempts > 0")" -gt 0 ] &&
+		[ "$(q "SELECT count(*) FROM outbox WHERE purpose = 'digest' AND state = 'queued'")" = "$nd" ]
+}
+if rel_wait_until "$STALL" deferred_digests; then ok "(c) the daemon tried the digests, deferred them and keeps them queued"
+else not_ok "(c) digests not tried while OpenSMTPD was down"; fi
+sleep "$DOWN"
+harness_start_smtpd
+t_up=$SECONDS
+done_c() { [ "$(n_queued)" = 0 ]; }
+if rel_wait_until "$STALL" done_c; then
+	ok "(c) the digests went out $((SECONDS - t_up)) s after OpenSMTPD came back"
+else not_ok "(c) still $(n_queued) queued $((SECONDS - t_up)) s after OpenSMTPD came back"; fi
+check_eq "(c) every digest sent, none failed" "$nd" "$(q "SELECT count(*) FROM outbox WHERE purpose = 'digest' AND state = 'sent'")"
+check_eq "(c) the same daemon (pid $pid), never restarted" yes "$(rel_daemon_alive && [ "$DPID" = "$pid" ] && echo yes || echo no)"
+rel_wait_delivered $((NA + NB + nd)) 120 || not_ok "(c) OpenSMTPD did not deliver the digests within 120 s"
+rel_answers >"$W/answers-c.txt"
+q "SELECT msgid FROM outbox WHERE purpose = 'digest'" >"$W/digest-ids.txt"
+copies=$(awk -F'\t' 'NR == FNR { want[$1] = 1; next } ($3 in want) { n[$3]++ }
+	END { one = 0; other = 0; for (m in want) if (n[m] == 1) one++; else other++; print one, other }' \
+	"$W/digest-ids.txt" "$W/answers-c.txt")
+check_eq "(c) each digest delivered exactly once" "$nd 0" "$copies"
 
 rel_daemon_stop
 check_eq "mercomaild stops cleanly at the end" 0 "$DRC"
