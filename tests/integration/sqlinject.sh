@@ -333,6 +333,9 @@ cli() {
 	return 1
 }
 EX_USAGE=64 EX_DATAERR=65
+# the membership application the adhesion form opened (its state must not change)
+app=$(sql "SELECT id FROM applications ORDER BY id LIMIT 1" 2>/dev/null)
+app_state=$(sql "SELECT group_concat(state) FROM applications" 2>/dev/null)
 for i in "${!P[@]}"; do
 	p=${P[$i]}
 	bad=0
@@ -381,6 +384,9 @@ for i in "${!P[@]}"; do
 	cli $EX_USAGE 0 outbox retry "$p" || bad=1
 	cli $EX_USAGE 0 outbox purge --days "$p" || bad=1
 	cli $EX_USAGE 0 reminders run --now "$p" || bad=1
+	cli $EX_USAGE 0 applications show "$p" || bad=1
+	cli $EX_USAGE 0 applications decide "$p" approve || bad=1
+	cli $EX_USAGE 0 applications decide "$app" "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" || bad=1
 	cli 0 0 meeting list --unit "$p" --all || bad=1
 	cli $EX_DATAERR 0 meeting show "$p" || bad=1
@@ -414,6 +420,10 @@ cli 0 999 outbox list --limit 1000 && [ "$(grep -c . "$W/cli.out")" -ge 1 ] &&
 check_eq "the outbox filters deleted nothing" "$outbox_rows" "$(sql 'SELECT count(*) FROM outbox')"
 cli 0 9999 digest preview ambiente --html && grep -qE "O&(#39|#x27|apos);Brien y &quot;comillas&quot;" "$W/cli.out" &&
 	ok "control: digest preview ambiente --html shows the report's text, escaped" || not_ok "control: digest preview --html: $(head -c 300 "$W/cli.out")"
+[ -n "$app" ] && ok "control: the adhesion form opened application $app" || not_ok "no application opened"
+check_eq "the application keeps the city and the head of government verbatim" "${P[4]}|${P[5]}" \
+	"$(sql "SELECT city || '|' || head FROM applications WHERE id = ${app:-0}")"
+check_eq "the applications' state is unchanged" "$app_state" "$(sql "SELECT group_concat(state) FROM applications")"
 check_eq "the filters deleted nothing" "$total_sub" "$(sql 'SELECT count(*) FROM submissions')"
 
 # --- the tables are intact ----------------------------------------------------------
