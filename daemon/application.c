@@ -407,7 +407,11 @@ application_open(const struct application_env *env, int64_t msg_id, time_t now, 
 	/* the form checked it is an address; normalised as the roster keeps them */
 	if (auth_normalize_address(a.contact, norm, sizeof norm) == 0)
 		str_copy(a.contact, norm, sizeof a.contact);
-	str_copy(a.lang, strcmp(a.country, "BR") == 0 ? "pt" : "es", sizeof a.lang);
+	/* the city's language: the one the form names, else pt for Brazil, es otherwise */
+	if (field_value(env, msg_id, "language", a.lang, sizeof a.lang, e) < 0)
+		return -1;
+	if (strcmp(a.lang, "es") != 0 && strcmp(a.lang, "pt") != 0)
+		str_copy(a.lang, strcmp(a.country, "BR") == 0 ? "pt" : "es", sizeof a.lang);
 	str_copy(a.body, application_body(env->cfg), sizeof a.body);
 	a.deadline = now + (time_t)env->cfg->governance.vote_days * DAY;
 	if (prepare(env, "INSERT INTO applications (submission_id, city, country, contact, head,"
@@ -560,8 +564,18 @@ application_vote_words(const char *text)
 {
 	static const char *const yes[] = { "apruebo", "aprovo", "approve", "aprobado", "aprovado" };
 	static const char *const no[] = { "rechazo", "rejeito", "reject", "rechazado", "rejeitado" };
+	/* a denied word is no vote either way: "no apruebo" is not "apruebo" */
+	static const char *const denied[] = { "no apruebo", "nao aprovo", "not approve",
+		"don't approve", "no rechazo", "nao rejeito", "not reject", "don't reject" };
+	char head[512], folded[1024];
 	int y = 0, n = 0;
 	const char *p = text;
+
+	str_copy(head, text ? text : "", sizeof head);
+	text_fold(head, folded, sizeof folded);
+	for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
+		if (strstr(folded, denied[i]) != NULL)
+			return "";
 
 	while (p && *p) {
 		size_t len = 0;

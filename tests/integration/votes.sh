@@ -212,6 +212,7 @@ País: UY
 Población: 34000
 Intendente: Carmen Tort
 Cargo: Intendenta
+Idioma: português
 Correo de contacto: $UY2
 Motivación: Queremos sumarnos a la red.
 B
@@ -246,8 +247,9 @@ check_eq "31 days on, Durazno's application expired" "expired|expiry" \
 fetch $UY1
 has "Florida is told politely, in Spanish" "no fue aprobada" "$(body "$(mail_with $UY1 "Su solicitud de adhesión")")"
 fetch $UY2
-has "Durazno is told it could not be decided in time" "no pudo ser decidida en el plazo" \
-	"$(body "$(mail_with $UY2 "Su solicitud de adhesión")")"
+has "Durazno is told it could not be decided in time, in the language its form asked for (pt)" \
+	"não pôde ser decidido no prazo" \
+	"$(body "$(mail_with $UY2 "Seu pedido de adesão")")"
 
 check_eq "every mail was answered or recorded, none left new" "0" \
 	"$(sql "SELECT count(*) FROM messages WHERE state = 'new'")"

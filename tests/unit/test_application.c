@@ -49,6 +49,11 @@ test_not_votes(void **state)
 	expect("aprueboo", NULL);
 	expect("Aprovação", NULL);		/* a word with accents is none of ours */
 	expect("Apruebo, no rechazo", "");	/* both: unclear, asked again */
+	/* a denied word counts for neither side */
+	expect("No apruebo", "");
+	expect("Não aprovo esta adesão", "");
+	expect("I do not reject it", "");
+	expect("No rechazo la solicitud", "");
 }
 
 int
