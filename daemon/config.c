@@ -36,9 +36,10 @@
 /* ---------------------------------------------------------------- parser */
 
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
+#define SEC_LIST 10		/* "list" in sections[]: [list SLUG] */
 
 static const char *const sections[] = { "imap", "smtp", "mail", "store", "log", "daemon",
-	"http", "digest", "governance" };
+	"http", "digest", "governance", "lists", "list" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 struct parser;
@@ -106,6 +107,11 @@ static const struct key keys[] = {
 	{ "digest", "weekly", set_weekly, 0, 0, 0 },
 	{ "digest", "timezone", set_string, OFF(digest.timezone), 0, 0 },
 	{ "digest", "silent_days", set_int, OFF(digest.silent_days), 1, 3650 },
+	{ "list", "daily", set_daily, 0, 0, 0 },	/* in the current [list SLUG] */
+	{ "list", "weekly", set_weekly, 0, 0, 0 },
+	{ "lists", "bounce_address", set_from, OFF(lists.bounce_address), 0, 0 },
+	{ "lists", "bounce_limit", set_int, OFF(lists.bounce_limit), 1, 100 },
+	{ "lists", "bounce_days", set_int, OFF(lists.bounce_days), 1, 365 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
 	{ "http", "base_url", set_base_url, OFF(http.base_url), 0, 0 },
 	{ "http", "report_token_file", set_path, OFF(http.report_token_file), 0, 0 },
@@ -409,36 +415,65 @@ set_decision(struct parser *p, const struct key *k, const char *val,
 	return 0;
 }
 
-/* [digest] daily = HH:MM (network time zone) */
+/* Where daily and weekly of the current section go: [digest], or the
+ * [list SLUG] being read. */
+struct sched {
+	int *daily_hour, *daily_minute, *weekly_day, *weekly_hour, *weekly_minute;
+};
+
+static struct sched
+sched_of(struct parser *p)
+{
+	struct config_digest *d = &p->cfg->digest;
+	struct config_list *l = d->nlists ? &d->lists[d->nlists - 1] : NULL;
+
+	if (p->section == SEC_LIST && l != NULL)
+		return (struct sched){ &l->daily_hour, &l->daily_minute, &l->weekly_day,
+		    &l->weekly_hour, &l->weekly_minute };
+	return (struct sched){ &d->daily_hour, &d->daily_minute, &d->weekly_day,
+	    &d->weekly_hour, &d->weekly_minute };
+}
+
+/* daily = HH:MM (network time zone), or off */
 static int
 set_daily(struct parser *p, const struct key *k, const char *val,
     char *why, size_t whysz)
 {
+	struct sched t = sched_of(p);
+
 	(void)k;
-	if (parse_hhmm(val, &p->cfg->digest.daily_hour, &p->cfg->digest.daily_minute) < 0) {
-		snprintf(why, whysz, "'%s' is not a time of day HH:MM", val);
+	if (strcmp(val, "off") == 0) {
+		*t.daily_hour = -1;
+		return 0;
+	}
+	if (parse_hhmm(val, t.daily_hour, t.daily_minute) < 0) {
+		snprintf(why, whysz, "'%s' is not a time of day HH:MM, or off", val);
 		return -1;
 	}
 	return 0;
 }
 
-/* [digest] weekly = DAY HH:MM, DAY one of mon tue wed thu fri sat sun */
+/* weekly = DAY HH:MM, DAY one of mon tue wed thu fri sat sun; or off */
 static int
 set_weekly(struct parser *p, const struct key *k, const char *val,
     char *why, size_t whysz)
 {
 	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	struct sched t = sched_of(p);
 
 	(void)k;
+	if (strcmp(val, "off") == 0) {
+		*t.weekly_hour = -1;
+		return 0;
+	}
 	for (int d = 0; d < 7; d++)
 		if (strncasecmp(val, days[d], 3) == 0 && val[3] == ' ' &&
-		    parse_hhmm(val + 4, &p->cfg->digest.weekly_hour,
-		    &p->cfg->digest.weekly_minute) == 0) {
-			p->cfg->digest.weekly_day = d;
+		    parse_hhmm(val + 4, t.weekly_hour, t.weekly_minute) == 0) {
+			*t.weekly_day = d;
 			return 0;
 		}
-	snprintf(why, whysz, "'%s' is not DAY HH:MM (DAY: mon, tue, wed, thu, fri, sat, sun)",
-	    val);
+	snprintf(why, whysz, "'%s' is not DAY HH:MM (DAY: mon, tue, wed, thu, fri, sat, sun), "
+	    "or off", val);
 	return -1;
 }
 
@@ -694,6 +729,43 @@ trim(char *s)
 	return s;
 }
 
+/* [list SLUG]: a new entry whose times are [digest]'s until set. The keys
+ * of a list may be set again in the next list's section. */
+static void
+list_section(struct parser *p, const char *slug)
+{
+	struct config_digest *d = &p->cfg->digest;
+	struct config_list *nl;
+
+	if (*slug == '\0' || strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug) ||
+	    strlen(slug) > 63) {
+		report(p, p->line, "expected [list SLUG] with the slug of a unit or body "
+		    "(lower case letters, digits, '-'), got [list %s]", slug);
+		return;
+	}
+	for (size_t i = 0; i < d->nlists; i++)
+		if (strcmp(d->lists[i].slug, slug) == 0) {
+			report(p, p->line, "duplicate section [list %s]", slug);
+			return;
+		}
+	if ((nl = realloc(d->lists, (d->nlists + 1) * sizeof *nl)) == NULL) {
+		report(p, p->line, "out of memory");
+		return;
+	}
+	d->lists = nl;
+	nl = &d->lists[d->nlists];
+	*nl = (struct config_list){ .daily_hour = CONFIG_INHERIT, .weekly_hour = CONFIG_INHERIT };
+	if ((nl->slug = strdup(slug)) == NULL) {
+		report(p, p->line, "out of memory");
+		return;
+	}
+	d->nlists++;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, "list") == 0)
+			p->seen[i] = 0;
+	p->section = SEC_LIST;
+}
+
 static void
 parse_section(struct parser *p, char *s)
 {
@@ -707,14 +779,18 @@ parse_section(struct parser *p, char *s)
 	}
 	s[len - 1] = '\0';
 	name = trim(s + 1);
+	if (strncmp(name, "list", 4) == 0 && (name[4] == '\0' || isspace((unsigned char)name[4]))) {
+		list_section(p, trim(name + 4));
+		return;
+	}
 	for (size_t i = 0; i < NSECTIONS; i++)
-		if (strcmp(name, sections[i]) == 0) {
+		if (i != SEC_LIST && strcmp(name, sections[i]) == 0) {
 			p->section = (int)i;
 			return;
 		}
 	for (size_t i = 0; i < NSECTIONS && n < sizeof known; i++)
 		n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
-		    i ? ", " : "", sections[i]);
+		    i ? ", " : "", i == SEC_LIST ? "list SLUG" : sections[i]);
 	report(p, p->line, "unknown section [%s] (known: %s)", name, known);
 }
 
@@ -921,6 +997,8 @@ config_defaults(void)
 	cfg->digest.daily_hour = -1;	/* no schedule: digests only on demand */
 	cfg->digest.weekly_hour = -1;
 	cfg->digest.silent_days = 90;
+	cfg->lists.bounce_limit = 3;
+	cfg->lists.bounce_days = 30;
 	cfg->governance.vote_days = 30;
 	cfg->governance.report_period_days = 182;	/* a semester */
 	cfg->governance.reminder_repeat_days = 7;
@@ -1011,11 +1089,50 @@ config_free(struct config *cfg)
 	free(cfg->mail.default_lang);
 	free(cfg->database);
 	free(cfg->digest.timezone);
+	for (size_t i = 0; i < cfg->digest.nlists; i++)
+		free(cfg->digest.lists[i].slug);
+	free(cfg->digest.lists);
+	free(cfg->lists.bounce_address);
 	free(cfg->http.listen);
 	free(cfg->http.host);
 	free(cfg->http.base_url);
 	free(cfg->http.report_token_file);
 	free(cfg);
+}
+
+void
+config_digest_for(const struct config *cfg, const char *slug, struct config_digest *out)
+{
+	*out = cfg->digest;
+	for (size_t i = 0; i < cfg->digest.nlists; i++) {
+		const struct config_list *l = &cfg->digest.lists[i];
+		if (strcmp(l->slug, slug) != 0)
+			continue;
+		if (l->daily_hour != CONFIG_INHERIT) {
+			out->daily_hour = l->daily_hour;
+			out->daily_minute = l->daily_minute;
+		}
+		if (l->weekly_hour != CONFIG_INHERIT) {
+			out->weekly_day = l->weekly_day;
+			out->weekly_hour = l->weekly_hour;
+			out->weekly_minute = l->weekly_minute;
+		}
+	}
+}
+
+int
+config_bounce_address(const struct config *cfg, char *out, size_t size)
+{
+	const char *at = cfg->smtp.from ? strrchr(cfg->smtp.from, '@') : NULL;
+	int n;
+
+	if (cfg->lists.bounce_address)
+		n = snprintf(out, size, "%s", cfg->lists.bounce_address);
+	else if (at)
+		n = snprintf(out, size, "bounces%s", at);
+	else
+		return -1;
+	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 int

@@ -11,6 +11,8 @@
  *   [log]    level, syslog
  *   [daemon] allow_root
  *   [digest] daily, weekly, timezone, silent_days
+ *   [list SLUG] daily, weekly (that list's own schedule; one section per list)
+ *   [lists]  bounce_address, bounce_limit, bounce_days
  *   [http]   listen, base_url, report_token_file
  *   [governance] decision, vote_days, report_period_days, reminder_repeat_days
  *
@@ -87,13 +89,33 @@ struct config_http {
 	char *report_token_file;	/* secret of /reports/activity; NULL: no such page */
 };
 
+/* A [list SLUG] section: one list's own digest times. Hours: -1 "off" (no
+ * digests of that cadence for the list), CONFIG_INHERIT the [digest] time. */
+#define CONFIG_INHERIT (-2)
+struct config_list {
+	char *slug;
+	int daily_hour, daily_minute;
+	int weekly_day, weekly_hour, weekly_minute;
+};
+
 /* When the digests of the lists go out (digest.h). */
 struct config_digest {
-	int daily_hour, daily_minute;	/* daily = HH:MM; hour -1 (default): no daily digests */
+	int daily_hour, daily_minute;	/* daily = HH:MM; hour -1 (default, or "off"): none */
 	int weekly_day;			/* weekly = DAY HH:MM; 0 Sunday .. 6 */
-	int weekly_hour, weekly_minute;	/* hour -1 (default): no weekly digests */
+	int weekly_hour, weekly_minute;	/* hour -1 (default, or "off"): no weekly digests */
 	char *timezone;			/* the network's zone; default America/Montevideo */
 	int silent_days;		/* cities/units without a report this long are named; default 90 */
+	struct config_list *lists;	/* the [list SLUG] sections, in file order */
+	size_t nlists;
+};
+
+/* List mail and its bounces (list.h, verp.h). */
+struct config_lists {
+	char *bounce_address;	/* envelope sender of list mail, before its +tag; NULL
+				 * (default): bounces@ the domain of smtp.from. Mail to
+				 * it (with any +tag) must reach the mailbox we poll. */
+	int bounce_limit;	/* this many hard bounces ... (default 3) */
+	int bounce_days;	/* ... within this many days: no more list mail (default 30) */
 };
 
 /* Who decides on membership applications (application.h). */
@@ -113,6 +135,7 @@ struct config {
 	char *database;		/* [store] database; default LOCALSTATEDIR/lib/mercomail/mercomail.db */
 	struct config_http http;
 	struct config_digest digest;
+	struct config_lists lists;
 	struct config_governance governance;
 	enum log_level log_level;	/* default LOG_LVL_INFO */
 	int log_syslog;		/* default 0: stderr */
@@ -140,6 +163,15 @@ void config_free(struct config *cfg);
  * Returns a string the caller frees (and should wipe), or NULL.
  */
 char *config_read_secret(const char *path, struct err *e);
+
+/* The digest schedule of list slug: [digest] with the list's own [list SLUG]
+ * times over it (out shares the strings of cfg). */
+void config_digest_for(const struct config *cfg, const char *slug, struct config_digest *out);
+
+/* The envelope sender of list mail without its tag (lists.bounce_address,
+ * or bounces@ the domain of smtp.from) into out. 0, or -1 when there is
+ * neither or it does not fit. */
+int config_bounce_address(const struct config *cfg, char *out, size_t size);
 
 /* "error", "warn", "info", "debug" -> level; -1 if unknown. */
 int config_parse_log_level(const char *s);

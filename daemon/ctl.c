@@ -60,6 +60,11 @@ usage(FILE *fp)
 	    "                            language, digest mode, source (roster, mail, cli, ...)\n"
 	    "  list add UNIT ADDRESS [--lang es|pt] [--digest daily|weekly|none]\n"
 	    "  list remove UNIT ADDRESS  subscribe or unsubscribe an address by hand\n"
+	    "  list show UNIT            its settings, digest times ([list SLUG] of the config),\n"
+	    "                            members, and the addresses left out for bouncing\n"
+	    "  list set UNIT [--closed yes|no] [--always yes|no]\n"
+	    "                            closed: subscribers outside the roster confirm first;\n"
+	    "                            always: a digest even for a period with nothing new\n"
 	    "  digest preview UNIT [--lang es|pt] [--html] [--now \"YYYY-MM-DD HH:MM\"]\n"
 	    "                            print the digest the list would get now\n"
 	    "  digest send UNIT [--now T] queue it to every member now (even with nothing new)\n"
@@ -425,6 +430,8 @@ static const struct command {
 	{ "list", "members", ctl_list_members },
 	{ "list", "add", ctl_list_add },
 	{ "list", "remove", ctl_list_remove },
+	{ "list", "show", ctl_list_show },
+	{ "list", "set", ctl_list_set },
 	{ "digest", "preview", ctl_digest_preview },
 	{ "digest", "send", ctl_digest_send },
 	{ "digest", "run", ctl_digest_run },

@@ -84,6 +84,8 @@ int ctl_submissions_export(struct ctx *cx, int argc, char **argv);
 int ctl_list_members(struct ctx *cx, int argc, char **argv);
 int ctl_list_add(struct ctx *cx, int argc, char **argv);
 int ctl_list_remove(struct ctx *cx, int argc, char **argv);
+int ctl_list_show(struct ctx *cx, int argc, char **argv);
+int ctl_list_set(struct ctx *cx, int argc, char **argv);
 
 /* ctl_digest.c */
 int ctl_digest_preview(struct ctx *cx, int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "ical.h"
 #include "list.h"
 #include "log.h"
+#include "verp.h"
 #include "mailfmt.h"
 #include "outbox.h"
 #include "template.h"
@@ -176,6 +177,7 @@ struct unit {
 	int64_t id;
 	char slug[64], kind[32], name_es[256], name_pt[256];
 	int always;
+	const struct config_lists *lists;	/* the bounce threshold */
 };
 
 /* What one digest says, in one language. */
@@ -251,10 +253,13 @@ group_kinds(struct content *c, const struct form_set *forms, const char *lang, s
 	return 0;
 }
 
+/* Run sql with ?1 the unit, ?2 a, ?3 b, ?4 lang, ?5 1 for a unit's list (0 for
+ * a body's), ?6 and ?7 the bounce window (seconds) and limit. */
 static int
 query(struct store *st, const char *sql, const struct unit *u, time_t a, time_t b,
     const char *lang, struct rowset *rs, struct err *e)
 {
+	const struct config_lists *lc = u->lists;
 	sqlite3_stmt *s;
 
 	if (prep(st, sql, &s, e) < 0)
@@ -264,13 +269,10 @@ query(struct store *st, const char *sql, const struct unit *u, time_t a, time_t 
 	sqlite3_bind_int64(s, 3, b);
 	sqlite3_bind_text(s, 4, lang, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 5, strcmp(u->kind, "unit") == 0);
+	sqlite3_bind_int64(s, 6, lc ? (int64_t)lc->bounce_days * 86400 : 0);
+	sqlite3_bind_int(s, 7, lc ? lc->bounce_limit : 0);
 	return rowset_fill(st, s, rs, e);
 }
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define LIST_BOUNCE_DAYS_SQL STR(LIST_BOUNCE_DAYS)
-#define LIST_BOUNCE_LIMIT_SQL STR(LIST_BOUNCE_LIMIT)
 
 /* A unit's list gets its own submissions; a body's list every one. */
 #define SUBS_WHERE " s.created_at >= ?2 AND s.created_at < ?3 AND (?5 = 0 OR s.unit_id = ?1)"
@@ -339,12 +341,12 @@ content_load(struct store *st, const struct config *cfg, const struct form_set *
 	/* members whose address bounced into the threshold during the period:
 	 * they get no more list mail, the coordinators should know */
 	if (query(st, "SELECT b.address AS address, count(*) AS bounces FROM bounces b"
-	    " WHERE b.hard = 1 AND b.at >= ?3 - 86400 * " LIST_BOUNCE_DAYS_SQL
+	    " WHERE b.hard = 1 AND b.at >= ?3 - ?6"
 	    " AND (b.address IN (SELECT c.address FROM unit_members um JOIN contacts c"
 	    "  ON c.city_id = um.city_id WHERE um.unit_id = ?1)"
 	    "  OR b.address IN (SELECT address FROM list_subscriptions WHERE unit_id = ?1))"
 	    " AND ?4 = ?4 AND ?5 = ?5 GROUP BY b.address"
-	    " HAVING count(*) >= " LIST_BOUNCE_LIMIT_SQL " AND max(b.at) >= ?2 ORDER BY 1",
+	    " HAVING count(*) >= ?7 AND max(b.at) >= ?2 ORDER BY 1",
 	    u, start, end, lang, &c->bouncing, e) < 0 || rowset_bind(&c->bouncing, e) < 0)
 		return -1;
 	c->news = c->subs.nrows > 0 || c->apps.nrows > 0;
@@ -466,7 +468,7 @@ send_member(const struct list_member *m, void *arg, struct err *e)
 	struct mailfmt *mf;
 	struct outbox_item it = { .purpose = "digest", .mail_from = x->cfg->smtp.from,
 	    .rcpt = m->address, .unit_id = x->u->id };
-	char *msgid = NULL, *data = NULL, domain[128];
+	char *msgid = NULL, *data = NULL, domain[128], verp[256];
 	const char *at = strrchr(x->cfg->smtp.from, '@');
 	int64_t key = 0;
 	int rc = -1;
@@ -480,10 +482,15 @@ send_member(const struct list_member *m, void *arg, struct err *e)
 	str_copy(domain, at ? at + 1 : "localhost", sizeof domain);
 	if ((mf = mailfmt_new()) == NULL)
 		return err_set(e, "out of memory");
-	/* the one-click link is signed for this member's row */
-	if (x->cfg->http.base_url && x->key &&
-	    (key = list_member_key(x->st, x->u->id, m->address, m->lang, x->now, e)) < 0)
+	/* the one-click link and the envelope sender (VERP: a report that comes
+	 * back names the member) are signed for this member's row */
+	if (x->key && (key = list_member_key(x->st, x->u->id, m->address, m->lang, x->now, e)) < 0)
 		return -1;
+	if ((rc = verp_sender(x->cfg, x->key, x->keylen, key, x->now, verp, sizeof verp, e)) < 0)
+		return -1;
+	if (rc == 0)
+		it.mail_from = verp;
+	rc = -1;
 	if (mailfmt_address(mf, "From", x->cfg->mail.name, x->cfg->smtp.from) < 0 ||
 	    mailfmt_address(mf, "To", m->name[0] ? m->name : NULL, m->address) < 0 ||
 	    mailfmt_header(mf, "Subject", r->subject) < 0 ||
@@ -575,7 +582,7 @@ run_period(struct run *x, const char *cadence, time_t period_len, struct err *e)
 			x->start = x->end;
 		/* on demand (manual) it goes out even when there is nothing new */
 		x->empty = strcmp(cadence, "manual") != 0 && !x->u->always;
-		if (list_members(x->st, x->u->id, x->now, send_member, x, e) < 0 ||
+		if (list_members(x->st, x->u->id, &x->cfg->lists, x->now, send_member, x, e) < 0 ||
 		    record(x, cadence, e) < 0)
 			goto fail;
 		if (x->queued)
@@ -610,7 +617,8 @@ run_key_free(struct run *x)
 
 /* Units (all, or slug) into an array the caller frees. */
 static int
-units_load(struct store *st, const char *slug, struct unit **out, size_t *n, struct err *e)
+units_load(struct store *st, const struct config *cfg, const char *slug, struct unit **out,
+    size_t *n, struct err *e)
 {
 	sqlite3_stmt *s;
 	size_t cap = 0;
@@ -639,6 +647,7 @@ units_load(struct store *st, const char *slug, struct unit **out, size_t *n, str
 		str_copy(u->name_es, (const char *)sqlite3_column_text(s, 3), sizeof u->name_es);
 		str_copy(u->name_pt, (const char *)sqlite3_column_text(s, 4), sizeof u->name_pt);
 		u->always = sqlite3_column_int(s, 5);
+		u->lists = &cfg->lists;
 	}
 	sqlite3_finalize(s);
 	return 0;
@@ -682,17 +691,19 @@ digest_run(struct store *st, const struct config *cfg, time_t now, unsigned *que
 	int r = 0;
 
 	*queued = 0;
-	if (run_setup(&x, st, cfg, now, &forms, e) < 0 || units_load(st, NULL, &units, &n, e) < 0)
+	if (run_setup(&x, st, cfg, now, &forms, e) < 0 || units_load(st, cfg, NULL, &units, &n, e) < 0)
 		r = -1;
-	for (size_t c = 0; c < 2 && r == 0; c++) {
-		time_t due;
-		if ((c == 0 ? cfg->digest.daily_hour : cfg->digest.weekly_hour) < 0)
-			continue;	/* not scheduled */
-		if ((due = digest_due(&cfg->digest, cad[c].cadence, now, e)) < 0) {
-			r = -1;
-			break;
-		}
-		for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct config_digest dc;
+		config_digest_for(cfg, units[i].slug, &dc);	/* its [list SLUG] times */
+		for (size_t c = 0; c < 2 && r == 0; c++) {
+			time_t due;
+			if ((c == 0 ? dc.daily_hour : dc.weekly_hour) < 0)
+				continue;	/* not scheduled */
+			if ((due = digest_due(&dc, cad[c].cadence, now, e)) < 0) {
+				r = -1;
+				break;
+			}
 			x.u = &units[i];
 			x.cadence = cad[c].cadence;
 			x.end = due;
@@ -719,7 +730,7 @@ digest_send(struct store *st, const struct config *cfg, const char *slug, time_t
 
 	*queued = 0;
 	if (run_setup(&x, st, cfg, now, &forms, e) == 0 &&
-	    units_load(st, slug, &units, &n, e) == 0) {
+	    units_load(st, cfg, slug, &units, &n, e) == 0) {
 		r = 1;
 		if (n == 1) {
 			x.u = &units[0];
@@ -746,7 +757,7 @@ digest_preview(struct store *st, const struct config *cfg, const char *slug,
 	time_t start;
 	int rc = -1;
 
-	if (units_load(st, slug, &units, &n, e) == 0) {
+	if (units_load(st, cfg, slug, &units, &n, e) == 0) {
 		rc = 1;
 		if (n == 1 && previous_end(st, units[0].id, NULL, now - 7 * 86400, &start, e) == 0) {
 			rc = render(st, cfg, forms, &units[0], start, now, lang, &r, e);
@@ -762,6 +773,20 @@ digest_preview(struct store *st, const struct config *cfg, const char *slug,
 }
 
 /* ------------------------------------------------------------ checking */
+
+void
+digest_check_lists(struct store *st, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->digest.nlists; i++) {
+		struct unit *u = NULL;
+		size_t n = 0;
+		struct err e;
+		if (units_load(st, cfg, cfg->digest.lists[i].slug, &u, &n, &e) == 0 && n == 0)
+			log_warn("event=config section=\"list %s\" msg=\"no unit or body has this"
+			    " slug: its digest times are not used\"", cfg->digest.lists[i].slug);
+		free(u);
+	}
+}
 
 int
 digest_check_templates(const char *dir, FILE *diag)

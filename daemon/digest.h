@@ -52,6 +52,10 @@ int digest_send(struct store *st, const struct config *cfg, const char *slug, ti
 int digest_preview(struct store *st, const struct config *cfg, const char *slug,
     const char *lang, int html, time_t now, FILE *out, struct err *e);
 
+/* Log a warning for each [list SLUG] of the config that names no unit or
+ * body (its times would never be used). */
+void digest_check_lists(struct store *st, const struct config *cfg);
+
 /* mercomaild -n: the digest and list texts (LANG/digest.txt and .html,
  * list-done.txt, list-confirm.txt, es and pt) load and name only the values
  * they are given. Each problem goes to diag; returns how many. */

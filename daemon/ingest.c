@@ -20,6 +20,7 @@
 #include "template.h"
 #include "text.h"
 #include "trim.h"
+#include "verp.h"
 
 /* ------------------------------------------------------------ set-up */
 
@@ -332,16 +333,20 @@ job_decide(struct job *j, enum msg_state state, const char *fmt, ...)
 static int
 automatic(struct job *j, struct err *e)
 {
-	char why[160];
-	int b;
+	char why[160], rcpt[256];
+	int b, v;
 
 	if (!autoreply_check(j->m, j->in->cfg->smtp.from, why, sizeof why))
 		return 0;
-	/* a delivery report about a mail we sent: that recipient failed */
-	if ((b = outbox_bounce_note(j->in->st, j->msg_id, j->now, e)) < 0)
+	/* a delivery report about a mail we sent: that recipient failed; list
+	 * mail names its member in the address the report came back to */
+	if ((v = verp_recipient(j->in->st, j->in->cfg, j->in->key, j->in->keylen, j->m, j->now,
+	    rcpt, sizeof rcpt, e)) < 0 ||
+	    (b = outbox_bounce_note(j->in->st, j->msg_id, v ? rcpt : NULL,
+	    verp_from_mailer(j->m), j->now, e)) < 0)
 		return -1;
-	return job_decide(j, MSG_IGNORED, "automatic mail, not answered: %s%s", why,
-	    b ? "; bounce recorded" : "");
+	return job_decide(j, MSG_IGNORED, "automatic mail, not answered: %s%s%s", why,
+	    b ? "; bounce recorded" : "", b && v ? " for a list member" : "");
 }
 
 /* With require_dkim, only our border server's verdict counts. */
@@ -720,8 +725,8 @@ identify(struct job *j, struct err *e)
 {
 	if (j->m->from_addr == NULL ||
 	    auth_normalize_address(j->m->from_addr, j->who.address, sizeof j->who.address) < 0) {
-		j->who.address[0] = '\0';
-		return job_decide(j, MSG_REJECTED, "no usable From address");
+		j->who.address[0] = '\0';	/* run() decides */
+		return 0;
 	}
 	j->out.sender = j->who.address;
 	return sender_lookup(j->in->st, j->who.address, &j->who, e) < 0 ? -1 : 0;
@@ -732,7 +737,14 @@ run(struct job *j, struct err *e)
 {
 	int r;
 
-	if ((r = identify(j, e)) != 0 || (r = ingest_itip(j, e)) != 0 ||
+	if ((r = identify(j, e)) != 0)
+		return r;
+	/* a mail server's report may come "From: MAILER-DAEMON@host" without
+	 * a domain: still a bounce to record; anything else has nobody to answer */
+	if (j->who.address[0] == '\0')
+		return (r = automatic(j, e)) != 0 ? r
+		    : job_decide(j, MSG_REJECTED, "no usable From address");
+	if ((r = ingest_itip(j, e)) != 0 ||
 	    (r = automatic(j, e)) != 0 ||
 	    (r = job_unauthenticated(j, e)) != 0 || (r = bad_token(j, e)) != 0)
 		return r;

@@ -221,8 +221,8 @@ list_unit(struct store *st, const char *slug, const char *lang, int64_t *id, cha
 }
 
 int
-list_members(struct store *st, int64_t unit_id, time_t now, list_member_fn *fn, void *arg,
-    struct err *e)
+list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, time_t now,
+    list_member_fn *fn, void *arg, struct err *e)
 {
 	sqlite3_stmt *s;
 	int r, stop = 0;
@@ -245,8 +245,8 @@ list_members(struct store *st, int64_t unit_id, time_t now, list_member_fn *fn, 
 	    " ORDER BY 1", &s, e) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, unit_id);
-	sqlite3_bind_int64(s, 2, now - (time_t)LIST_BOUNCE_DAYS * 86400);
-	sqlite3_bind_int(s, 3, LIST_BOUNCE_LIMIT);
+	sqlite3_bind_int64(s, 2, now - (time_t)lc->bounce_days * 86400);
+	sqlite3_bind_int(s, 3, lc->bounce_limit);
 	while (!stop && (r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct list_member m = { .contact_id = sqlite3_column_int64(s, 4) };
 		str_copy(m.address, col(s, 0), sizeof m.address);
@@ -260,6 +260,64 @@ list_members(struct store *st, int64_t unit_id, time_t now, list_member_fn *fn, 
 		err_set(e, "list: %s", sqlite3_errmsg(store_db(st)));
 	sqlite3_finalize(s);
 	return stop || r != SQLITE_DONE ? -1 : 0;
+}
+
+int
+list_bouncing(struct store *st, const struct config_lists *lc, time_t now,
+    list_bouncing_fn *fn, void *arg, struct err *e)
+{
+	sqlite3_stmt *s;
+	int r, stop = 0;
+
+	if (prep(st, "SELECT address, count(*), max(at) FROM bounces WHERE hard = 1 AND at >= ?1"
+	    " GROUP BY address HAVING count(*) >= ?2 ORDER BY 1", &s, e) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now - (time_t)lc->bounce_days * 86400);
+	sqlite3_bind_int(s, 2, lc->bounce_limit);
+	while (!stop && (r = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(col(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), arg) < 0;
+	if (!stop && r != SQLITE_DONE)
+		err_set(e, "list: %s", sqlite3_errmsg(store_db(st)));
+	sqlite3_finalize(s);
+	return !stop && r != SQLITE_DONE ? -1 : 0;
+}
+
+int
+list_settings(struct store *st, int64_t unit_id, int *closed, int *always, struct err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (prep(st, "SELECT coalesce(max(closed), 0), coalesce(max(digest_always), 0)"
+	    " FROM lists WHERE unit_id = ?", &s, e) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, unit_id);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		*closed = sqlite3_column_int(s, 0);
+		*always = sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : err_set(e, "list: %s", sqlite3_errmsg(store_db(st)));
+}
+
+int
+list_configure(struct store *st, int64_t unit_id, int closed, int always, struct err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (prep(st, "INSERT INTO lists (unit_id, closed, digest_always)"
+	    " VALUES (?1, coalesce(?2, 0), coalesce(?3, 0)) ON CONFLICT (unit_id) DO UPDATE SET"
+	    " closed = coalesce(?2, closed), digest_always = coalesce(?3, digest_always)", &s, e) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, unit_id);
+	if (closed >= 0)
+		sqlite3_bind_int(s, 2, closed);
+	if (always >= 0)
+		sqlite3_bind_int(s, 3, always);
+	r = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : err_set(e, "list: %s", sqlite3_errmsg(store_db(st)));
 }
 
 int

@@ -4,7 +4,7 @@
  * Members: every contact of the member cities of the unit (coordinators,
  * subcoordinators, members: the roster), plus the addresses that
  * subscribed (by mail, or `mercomail list add`), minus those that left,
- * minus addresses with LIST_BOUNCE_LIMIT hard bounces in LIST_BOUNCE_DAYS
+ * minus addresses with [lists] bounce_limit hard bounces in bounce_days
  * days (left out of list mail only; the roster keeps them). Each member has
  * a digest mode (daily, weekly, none) and a language.
  *
@@ -33,8 +33,6 @@
 #include "mime.h"
 #include "store.h"
 
-#define LIST_BOUNCE_LIMIT 3	/* hard bounces ... */
-#define LIST_BOUNCE_DAYS 30	/* ... in this many days: no more list mail */
 #define LIST_CONFIRM_DAYS 7	/* a confirmation address is valid this long */
 #define LIST_UNSUB_DAYS 400	/* the signed unsubscribe links of list mail */
 
@@ -72,11 +70,25 @@ struct list_member {
 	const char *source;	/* "roster", or how the address subscribed */
 };
 
-/* Call fn for each member of the list of unit_id (mail for now: bounce
- * window). fn returns 0 to go on, -1 to stop (its error). 0 or -1. */
+/* Call fn for each member of the list of unit_id that gets list mail at now
+ * (lc: the bounce threshold). fn returns 0 to go on, -1 to stop (its
+ * error). 0 or -1. */
 typedef int list_member_fn(const struct list_member *m, void *arg, struct err *e);
-int list_members(struct store *st, int64_t unit_id, time_t now, list_member_fn *fn, void *arg,
-    struct err *e);
+int list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, time_t now,
+    list_member_fn *fn, void *arg, struct err *e);
+
+/* Call fn for each address that gets no list mail at now for its hard
+ * bounces (lc), with their count, in any list. 0 or -1. */
+typedef int list_bouncing_fn(const char *address, int64_t bounces, time_t last, void *arg);
+int list_bouncing(struct store *st, const struct config_lists *lc, time_t now,
+    list_bouncing_fn *fn, void *arg, struct err *e);
+
+/* The settings of the list of unit_id: *closed and *always (a digest even
+ * for an empty period). 0 or -1. */
+int list_settings(struct store *st, int64_t unit_id, int *closed, int *always, struct err *e);
+
+/* Change them; -1 keeps one as it is. 0 or -1. */
+int list_configure(struct store *st, int64_t unit_id, int closed, int always, struct err *e);
 
 /* The unit of slug: its id (> 0), name in lang, closed flag. 1 found, 0 not, -1 error. */
 int list_unit(struct store *st, const char *slug, const char *lang, int64_t *id, char *name,

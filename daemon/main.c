@@ -218,6 +218,7 @@ start_parts(struct daemon *d)
 		log_error("event=start status=failed reason=\"%s\"", e.msg);
 		return -1;
 	}
+	digest_check_lists(d->st, d->cfg);	/* a [list SLUG] of no unit: said once */
 	if (sc->url == NULL)
 		return 0;
 	if (sc->password_file && (pw = config_read_secret(sc->password_file, &e)) == NULL) {

@@ -323,7 +323,8 @@ record_bounce(struct store *st, int64_t report, int64_t row, const char *rcpt,
 	sqlite3_bind_int64(s, 1, now);
 	if (report > 0)
 		sqlite3_bind_int64(s, 2, report);
-	sqlite3_bind_int64(s, 3, row);
+	if (row > 0)
+		sqlite3_bind_int64(s, 3, row);
 	sqlite3_bind_text(s, 4, rcpt, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, br && br->action[0] ? br->action : hard ? "failed" : "delayed",
 	    -1, SQLITE_STATIC);
@@ -335,7 +336,7 @@ record_bounce(struct store *st, int64_t report, int64_t row, const char *rcpt,
 	r = sqlite3_step(s) == SQLITE_DONE ? 0
 	    : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
 	sqlite3_finalize(s);
-	if (r == 0 && hard) {
+	if (r == 0 && hard && row > 0) {
 		if (prepare(st, "UPDATE outbox SET state = 'failed', bounced_at = ?,"
 		    " last_error = ? WHERE id = ?", &s, e) < 0)
 			return -1;
@@ -368,38 +369,81 @@ message_raw(struct store *st, int64_t msg_id, size_t *len, struct err *e)
 	return raw;
 }
 
-int
-outbox_bounce_note(struct store *st, int64_t msg_id, time_t now, struct err *e)
+/* A report that came back to the VERP address of rcpt: whatever address the
+ * remote server names (a forward, a rewrite), the failure is rcpt's. Hard
+ * when any recipient block says so, or a plain bounce that is not a delay
+ * warning. The outbox row, when the report quotes its Message-ID. */
+static int
+note_verp(struct store *st, int64_t msg_id, const struct bounce *b, const char *rcpt,
+    time_t now, struct err *e)
 {
-	struct bounce b;
+	const struct bounce_rcpt *br = b->nrcpt ? &b->rcpt[0] : NULL;
+	char row_rcpt[256];
+	int64_t row = 0;
+	int hard = b->nrcpt ? 0 : !b->delayed;
+
+	for (size_t i = 0; i < b->nrcpt; i++)
+		if (bounce_rcpt_hard(&b->rcpt[i]) && !hard) {
+			hard = 1;
+			br = &b->rcpt[i];
+		}
+	if (b->orig_msgid[0] && row_by_msgid(st, b->orig_msgid, &row, row_rcpt, sizeof row_rcpt,
+	    e) < 0)
+		return -1;
+	if (row > 0 && strcasecmp(row_rcpt, rcpt) != 0)
+		row = 0;	/* a quoted mail that was not this member's */
+	return record_bounce(st, msg_id, row, rcpt, br, hard, now, e);
+}
+
+/* A report about the outbox row whose Message-ID it quotes (one recipient
+ * per row): a DSN block names it, or (a plain bounce, or a DSN that only
+ * gives a rewritten address) it is implied. 1 recorded, 0 not ours. */
+static int
+note_msgid(struct store *st, int64_t msg_id, const struct bounce *b, time_t now, struct err *e)
+{
 	char rcpt[256];
 	int64_t row = 0;
+	int r, matched = 0;
+
+	if (b->orig_msgid[0] == '\0' ||
+	    (r = row_by_msgid(st, b->orig_msgid, &row, rcpt, sizeof rcpt, e)) <= 0)
+		return b->orig_msgid[0] ? r : 0;
+	r = 0;
+	for (size_t i = 0; i < b->nrcpt && r == 0; i++) {
+		if (strcasecmp(b->rcpt[i].address, rcpt) != 0)
+			continue;
+		matched = 1;
+		r = record_bounce(st, msg_id, row, rcpt, &b->rcpt[i],
+		    bounce_rcpt_hard(&b->rcpt[i]), now, e);
+	}
+	if (!matched && r == 0)
+		r = record_bounce(st, msg_id, row, rcpt, b->nrcpt == 1 ? &b->rcpt[0] : NULL,
+		    b->nrcpt == 1 ? bounce_rcpt_hard(&b->rcpt[0]) : !b->delayed, now, e);
+	return r < 0 ? -1 : 1;
+}
+
+int
+outbox_bounce_note(struct store *st, int64_t msg_id, const char *verp_rcpt, int from_mailer,
+    time_t now, struct err *e)
+{
+	struct bounce b;
 	size_t len = 0;
 	char *raw = message_raw(st, msg_id, &len, e);
-	int r = 0, matched = 0;
+	int parsed, r;
 
 	if (raw == NULL)
 		return 0;
-	if (!bounce_parse(raw, len, &b) || b.orig_msgid[0] == '\0' ||
-	    (r = row_by_msgid(st, b.orig_msgid, &row, rcpt, sizeof rcpt, e)) <= 0) {
-		free(raw);
-		return r < 0 ? -1 : 0;
-	}
+	parsed = bounce_parse(raw, len, &b);
 	free(raw);
-	r = 0;
-	/* the row has one recipient: a DSN block names it, or (a plain
-	 * bounce, or a DSN that only gives a rewritten address) it is implied */
-	for (size_t i = 0; i < b.nrcpt && r == 0; i++) {
-		if (strcasecmp(b.rcpt[i].address, rcpt) != 0)
-			continue;
-		matched = 1;
-		r = record_bounce(st, msg_id, row, rcpt, &b.rcpt[i],
-		    bounce_rcpt_hard(&b.rcpt[i]), now, e);
-	}
-	if (!matched && r == 0)
-		r = record_bounce(st, msg_id, row, rcpt, b.nrcpt == 1 ? &b.rcpt[0] : NULL,
-		    b.nrcpt == 1 ? bounce_rcpt_hard(&b.rcpt[0]) : !b.delayed, now, e);
-	if (r == 0)
-		log_info("event=bounce rcpt=%s msgid=%s dsn=%d", rcpt, b.orig_msgid, b.dsn);
-	return r < 0 ? -1 : 1;
+	/* to a VERP address, a mail server's own mail is a bounce even when
+	 * nothing of it parses; a vacation answer (sent there by RFC 3834)
+	 * is not */
+	if (verp_rcpt && (parsed || from_mailer))
+		r = note_verp(st, msg_id, &b, verp_rcpt, now, e) < 0 ? -1 : 1;
+	else
+		r = parsed ? note_msgid(st, msg_id, &b, now, e) : 0;
+	if (r == 1)
+		log_info("event=bounce rcpt=%s msgid=%s dsn=%d verp=%d", verp_rcpt ? verp_rcpt : "-",
+		    b.orig_msgid[0] ? b.orig_msgid : "-", b.dsn, verp_rcpt != NULL);
+	return r;
 }

@@ -71,8 +71,12 @@ time_t outbox_retry_delay(int64_t attempts, int first, int max, uint32_t rnd);
 
 /* The stored message msg_id, if it is a delivery report (daemon/bounce.h)
  * about a mail of the outbox: record it in bounces and, for a permanent
- * failure, mark that outbox row failed. Returns 1 recorded, 0 not a report
- * about our mail, -1 on a store error. */
-int outbox_bounce_note(struct store *st, int64_t msg_id, time_t now, struct err *e);
+ * failure, mark that outbox row failed. verp_rcpt: the member whose VERP
+ * address it came back to (verp.h), or NULL: then the report must quote
+ * the Message-ID of an outbox row. from_mailer: it comes from a mail
+ * server's own address (a VERP report counts even when nothing parses).
+ * Returns 1 recorded, 0 not a report about our mail, -1 on a store error. */
+int outbox_bounce_note(struct store *st, int64_t msg_id, const char *verp_rcpt, int from_mailer,
+    time_t now, struct err *e);
 
 #endif

@@ -127,8 +127,26 @@ check_eq "nothing new: nothing sent" "0 digests queued" "$(digest_run "$D2 08:05
 check_eq "the empty period is recorded" 1 \
 	"$(sql "SELECT count(*) FROM digests d JOIN units u ON u.id = d.unit_id WHERE u.slug = 'cultura'
 	AND cadence = 'daily' AND recipients = 0 AND period_end > (SELECT max(period_end) FROM digests WHERE recipients > 0)")"
-sql "INSERT INTO lists (unit_id, digest_always) SELECT id, 1 FROM units WHERE slug = 'cultura'"
+"$MERCOMAIL" -c "$CONF" list set cultura --always yes > "$W/set.txt"
+check_grep "list set --always yes" "Empty digest *sent (always)" "$W/set.txt"
 check_eq "always: sent for an empty period" "2 digests queued" "$(digest_run "$D3 08:05")"
+
+# --- a list's own times: [list SLUG] over [digest]
+printf '[list seguridad]\ndaily = 06:30\nweekly = off\n' >> "$CONF"
+"$MERCOMAIL" -c "$CONF" list set seguridad --always yes > "$W/seg.txt"
+check_grep "list show: its own daily time" "Daily digest *06:30 America/Montevideo" "$W/seg.txt"
+check_grep "list show: no weekly digest" "Weekly digest *off" "$W/seg.txt"
+D4=$(TZ=America/Montevideo date -d '4 days' +%F)
+nseg=$("$MERCOMAIL" -c "$CONF" list members seguridad 2>/dev/null | grep -c .)
+check_eq "the new schedule's last slot (yesterday 06:30) is due at once" "$nseg digests queued" \
+	"$(digest_run "$D4 06:29")"
+check_eq "then nothing before 06:30" "0 digests queued" "$(digest_run "$D4 06:29")"
+check_eq "at 06:30 seguridad's members, not cultura's (08:00)" "$nseg digests queued" \
+	"$(digest_run "$D4 06:35")"
+check_eq "cultura at its 08:00" "2 digests queued" "$(digest_run "$D4 08:05")"
+check_eq "seguridad's digests are recorded at 06:30" 2 "$(sql "SELECT count(*) FROM digests d
+	JOIN units u ON u.id = d.unit_id WHERE u.slug = 'seguridad' AND d.cadence = 'daily'
+	AND strftime('%H:%M', d.period_end, 'unixepoch') = '09:30'")"
 
 # --- on demand
 "$MERCOMAIL" -c "$CONF" digest preview cultura --lang pt > "$W/preview.txt"

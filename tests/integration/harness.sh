@@ -8,6 +8,8 @@
 #   harness_skip_unless_ready   exit 77 unless root and the servers exist
 #   harness_start               start everything; trap harness_stop on EXIT
 #   harness_add_user ADDR PW    mailbox + SMTP recipient (before or after start)
+#   harness_add_gone ADDR       accepted by SMTP, then bounced with a DSN (after start)
+#   harness_add_alias ADDR TO   mail to ADDR (+tag) lands in TO's mailbox (after start)
 #   harness_stop_dovecot / harness_start_dovecot   IMAP server down / up again
 #   harness_stop_smtpd   / harness_start_smtpd     SMTP server down / up again
 #   harness_smtpd_flush         retry queued mail now (after Dovecot was down)
@@ -244,6 +246,24 @@ harness_add_user() {
     _harness_wait_user "$addr" "$pw"
 }
 
+# harness_add_gone ADDR: the server takes mail for ADDR, then finds that the
+# mailbox is gone and bounces it (a DSN to the envelope sender).
+harness_add_gone() {
+    local addr=${1:?address}
+    printf '%s\n' "$addr" >>"$HARNESS_DIR/gone"
+    printf '%s mail\n' "$addr" >>"$HARNESS_DIR/gonev"
+    smtpctl update table gone >/dev/null && smtpctl update table gonev >/dev/null ||
+        _harness_die "smtpctl update table gone failed"
+}
+
+# harness_add_alias ADDR TARGET: mail to ADDR (and ADDR+tag) goes to the
+# mailbox of TARGET, with ADDR in its Delivered-To (after harness_start).
+harness_add_alias() {
+    local addr=${1:?address} target=${2:?target}
+    printf '%s %s\n' "$addr" "$target" >>"$HARNESS_DIR/vusers"
+    smtpctl update table vusers >/dev/null || _harness_die "smtpctl update table vusers failed"
+}
+
 # Dovecot re-reads the passwd-file at most once a second, so a user added
 # just now may still be refused: wait until each running Dovecot knows it.
 _harness_wait_user() {
@@ -409,6 +429,13 @@ listen on 127.0.0.1 port $SMTP_PORT
 # Tests send hundreds of mails over one session; the default allows 100.
 smtp limit max-mails 1000
 action "harness" lmtp "$HARNESS_DIR/run-imap/lmtp" rcpt-to virtual <vusers>
+# Addresses accepted and then refused for good (harness_add_gone): OpenSMTPD
+# sends a real delivery status notification to the envelope sender. Two
+# tables of the same addresses: a match needs a list, virtual a mapping.
+table gone file:$HARNESS_DIR/gone
+table gonev file:$HARNESS_DIR/gonev
+action "gone" mda "/bin/sh -c 'cat >/dev/null; echo 550 5.1.1 mailbox no longer exists >&2; exit 67'" virtual <gonev>
+match from any for rcpt-to <gone> action "gone"
 match from any for any action "harness"
 EOF
 }
@@ -515,6 +542,10 @@ _harness_make_dir() {
     # Read by Dovecot's auth process, which runs as the dovecot user.
     install -m 0640 -g dovecot /dev/null "$HARNESS_DIR/users"
     install -m 0644 /dev/null "$HARNESS_DIR/vusers"
+    # OpenSMTPD cannot tell the type of an empty table: one address that never
+    # receives mail makes these a list and a mapping
+    echo 'nobody@gone.invalid' >"$HARNESS_DIR/gone"
+    echo 'nobody@gone.invalid mail' >"$HARNESS_DIR/gonev"
     HARNESS_PASSWORD_FILE=$HARNESS_DIR/password
     install -m 0600 /dev/null "$HARNESS_PASSWORD_FILE"
     printf '%s' "$HARNESS_PASSWORD" >"$HARNESS_PASSWORD_FILE"

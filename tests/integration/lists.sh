@@ -102,7 +102,8 @@ check_eq "one pending confirmation a day per address" 2 \
 	"$(sql "SELECT count(*) FROM outbox WHERE rcpt = '$OTH' AND purpose = 'list-confirm'")"
 
 # --- a closed list: an outsider confirms even for their own address
-sql "INSERT INTO lists (unit_id, closed) SELECT id, 1 FROM units WHERE slug = 'cultura'"
+"$MERCOMAIL" -c "$CONF" list set cultura --closed yes > "$W/set.txt"
+check_grep "list set --closed yes" "Subscribing *closed" "$W/set.txt"
 send $CLO "subscribe cultura"
 run_once 1
 check_eq "closed: not subscribed at once" "$(want "$POA weekly" "$STR daily")" "$(members)"
@@ -116,6 +117,12 @@ check_eq "list add" "$(want "nuevo@example.org none" "$POA weekly" "$STR daily")
 check_eq "list remove (a roster member too)" "$(want "nuevo@example.org none" "$STR daily")" "$(members)"
 "$MERCOMAIL" -c "$CONF" list members nope >/dev/null 2>&1
 check_eq "an unknown unit is a data error" 65 "$?"
+"$MERCOMAIL" -c "$CONF" list set cultura --closed maybe >/dev/null 2>&1
+check_eq "list set: a bad value is a usage error" 64 "$?"
+"$MERCOMAIL" -c "$CONF" list set cultura --closed no --always yes >/dev/null
+check_eq "list set --closed no: open again, always kept apart" "0 1" \
+	"$(sql "SELECT closed || ' ' || digest_always FROM lists l JOIN units u ON u.id = l.unit_id WHERE u.slug = 'cultura'")"
+check_eq "each change is audited" 2 "$(sql "SELECT count(*) FROM audit_log WHERE action = 'list.set' AND object = 'cultura'")"
 check_eq "every command recorded, none held" 0 \
 	"$(sql "SELECT count(*) FROM messages WHERE state = 'held'")"
 

@@ -760,6 +760,90 @@ test_relative_config_path(void **state)
 	unload(&l);
 }
 
+/* ------------------------------------------------------- list schedules */
+
+static void
+test_list_sections_override_digest(void **state)
+{
+	struct config_digest d;
+	struct loaded l;
+
+	load_text(&l, REQUIRED "[digest]\ndaily = 08:00\nweekly = mon 09:30\n"
+	    "[list cultura]\ndaily = 18:15\n"
+	    "[list juventud]\ndaily = off\nweekly = fri 07:05\n");
+	assert_non_null(l.cfg);
+	assert_int_equal(l.cfg->digest.nlists, 2);
+	/* cultura: its own daily time, the network's weekly one */
+	config_digest_for(l.cfg, "cultura", &d);
+	assert_int_equal(d.daily_hour, 18);
+	assert_int_equal(d.daily_minute, 15);
+	assert_int_equal(d.weekly_day, 1);
+	assert_int_equal(d.weekly_hour, 9);
+	assert_int_equal(d.weekly_minute, 30);
+	/* juventud: no daily digests, Friday's */
+	config_digest_for(l.cfg, "juventud", &d);
+	assert_int_equal(d.daily_hour, -1);
+	assert_int_equal(d.weekly_day, 5);
+	assert_int_equal(d.weekly_hour, 7);
+	assert_int_equal(d.weekly_minute, 5);
+	/* a list without a section: [digest] as it is */
+	config_digest_for(l.cfg, "ambiente", &d);
+	assert_int_equal(d.daily_hour, 8);
+	assert_int_equal(d.weekly_hour, 9);
+	assert_string_equal(d.timezone, "America/Montevideo");
+	unload(&l);
+}
+
+static void
+test_list_section_errors(void **state)
+{
+	assert_load_error(REQUIRED "[list]\n", ":5: expected [list SLUG]");
+	assert_load_error(REQUIRED "[list Cultura]\n", ":5: expected [list SLUG]");
+	assert_load_error(REQUIRED "[list cultura]\n[list cultura]\n",
+	    ":6: duplicate section [list cultura]");
+	assert_load_error(REQUIRED "[list cultura]\ndaily = 8am\n",
+	    ":6: bad value for list.daily: '8am' is not a time of day HH:MM, or off");
+	assert_load_error(REQUIRED "[list cultura]\ndaily = off\ndaily = 09:00\n",
+	    ":7: duplicate key list.daily");
+	assert_load_error(REQUIRED "[list cultura]\nclosed = yes\n", ":6: unknown key list.closed");
+	/* the same key in the next list's section is no duplicate */
+	struct loaded l;
+	load_text(&l, REQUIRED "[list a]\ndaily = 07:00\n[list b]\ndaily = 08:00\n");
+	assert_non_null(l.cfg);
+	unload(&l);
+}
+
+static void
+test_lists_bounce_settings(void **state)
+{
+	char buf[64];
+	struct loaded l;
+
+	load_text(&l, REQUIRED "[smtp]\nurl = smtp://127.0.0.1:25\nfrom = sec@red.example\n");
+	assert_non_null(l.cfg);
+	assert_int_equal(l.cfg->lists.bounce_limit, 3);
+	assert_int_equal(l.cfg->lists.bounce_days, 30);
+	assert_int_equal(config_bounce_address(l.cfg, buf, sizeof buf), 0);
+	assert_string_equal(buf, "bounces@red.example");
+	assert_int_equal(config_bounce_address(l.cfg, buf, 12), -1);	/* does not fit */
+	unload(&l);
+	load_text(&l, REQUIRED "[lists]\nbounce_address = rebotes@red.example\n"
+	    "bounce_limit = 5\nbounce_days = 60\n");
+	assert_non_null(l.cfg);
+	assert_int_equal(l.cfg->lists.bounce_limit, 5);
+	assert_int_equal(l.cfg->lists.bounce_days, 60);
+	assert_int_equal(config_bounce_address(l.cfg, buf, sizeof buf), 0);
+	assert_string_equal(buf, "rebotes@red.example");
+	unload(&l);
+	assert_load_error(REQUIRED "[lists]\nbounce_address = Rebotes <r@x.example>\n",
+	    "is not a bare mail address");
+	assert_load_error(REQUIRED "[lists]\nbounce_limit = 0\n", "bounce_limit");
+	/* no smtp.from and no bounce_address: no envelope for list mail */
+	load_text(&l, REQUIRED);
+	assert_int_equal(config_bounce_address(l.cfg, buf, sizeof buf), -1);
+	unload(&l);
+}
+
 /* --------------------------------------------------------------- secrets */
 
 static void
@@ -975,6 +1059,9 @@ main(void)
 		cmocka_unit_test(test_daemon_allow_root),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_http_listen),
+		cmocka_unit_test(test_list_sections_override_digest),
+		cmocka_unit_test(test_list_section_errors),
+		cmocka_unit_test(test_lists_bounce_settings),
 		cmocka_unit_test(test_relative_paths_resolved),
 		cmocka_unit_test(test_relative_config_path),
 		cmocka_unit_test(test_secret_0600_read),
