@@ -10,7 +10,11 @@ set -u
 . "$(dirname "$0")/common.sh"
 start_work
 write_config "$CONF" smtp=yes
-printf '[digest]\ndaily = 08:00\nweekly = mon 09:00\ntimezone = America/Montevideo\nsilent_days = 60\n' >> "$CONF"
+# the weekly digest on the weekday of the day after tomorrow: the week it
+# closes holds today's submissions whatever day the test runs
+WDAY=$(TZ=America/Montevideo LC_ALL=C date -d '2 days' +%a | tr 'A-Z' 'a-z')
+printf '[digest]\ndaily = 08:00\nweekly = %s 09:00\ntimezone = America/Montevideo\nsilent_days = 60\n' \
+	"$WDAY" >> "$CONF"
 HTTP_PORT=$(_harness_free_ports 1)
 printf '[http]\nlisten = 127.0.0.1:%s\nbase_url = http://127.0.0.1:%s\n' "$HTTP_PORT" "$HTTP_PORT" >> "$CONF"
 mkdir -p "$W/out"
@@ -129,7 +133,17 @@ check_eq "the empty period is recorded" 1 \
 	AND cadence = 'daily' AND recipients = 0 AND period_end > (SELECT max(period_end) FROM digests WHERE recipients > 0)")"
 "$MERCOMAIL" -c "$CONF" list set cultura --always yes > "$W/set.txt"
 check_grep "list set --always yes" "Empty digest *sent (always)" "$W/set.txt"
-check_eq "always: sent for an empty period" "2 digests queued" "$(digest_run "$D3 08:05")"
+check_eq "always: sent for an empty period, and the week's digest to the weekly member" \
+	"3 digests queued" "$(digest_run "$D3 08:05")"
+run_once
+WD=$(digests_of $WEK)
+check_eq "one weekly digest for $WEK" 1 "$(echo "$WD" | grep -c .)"
+part "$WD" plain > "$W/wek.txt"
+check_grep "a week long, to the weekly time" "del $(TZ=America/Montevideo date -d '-5 days' +%F) 09:00 al $D2 09:00" "$W/wek.txt"
+check_grep "the week's submissions, counted, in Spanish" "== Informe de actividades de unidad temática (2) ==" "$W/wek.txt"
+check_grep "with the meeting's answers" "aceptaron 2, rechazaron 1, tal vez 0, sin respuesta 1" "$W/wek.txt"
+check_eq "the daily members got today's digest and not the weekly one" "2 2" \
+	"$(digests_of $POA | grep -c .) $(digests_of $CAN | grep -c .)"
 
 # --- a list's own times: [list SLUG] over [digest]
 printf '[list seguridad]\ndaily = 06:30\nweekly = off\n' >> "$CONF"
