@@ -320,11 +320,18 @@ content_load(struct store *st, const struct config *cfg, const struct form_set *
 	free(c->meets.names[1]);
 	if ((c->meets.names[1] = strdup("when")) == NULL || rowset_bind(&c->meets, e) < 0)
 		return -1;
-	if (body_list && (query(st, "SELECT coalesce(s.title, '') AS title, coalesce(ci.name, m.sender, '')"
-	    " AS city, s.reference AS reference FROM submissions s JOIN messages m ON m.id = s.message_id"
-	    " LEFT JOIN cities ci ON ci.id = s.city_id"
-	    " WHERE s.kind = 'adhesion' AND s.created_at >= ?2 AND s.created_at < ?3"
-	    " AND ?1 = ?1 AND ?4 = ?4 AND ?5 = ?5 ORDER BY s.created_at",
+	/* the applications undecided at the end of the period (inclusive: a
+	 * preview right after a vote shows it), with the votes so far; "new"
+	 * ones (filed in the period) make the digest worth sending */
+	if (body_list && (query(st, "SELECT a.city AS title, a.country AS city,"
+	    " s.reference AS reference,"
+	    " (SELECT count(*) FROM votes v WHERE v.application_id = a.id AND v.vote = 'approve'"
+	    "  AND v.at <= ?3) AS approve,"
+	    " (SELECT count(*) FROM votes v WHERE v.application_id = a.id AND v.vote = 'reject'"
+	    "  AND v.at <= ?3) AS reject, a.created_at >= ?2 AS new"
+	    " FROM applications a JOIN submissions s ON s.id = a.submission_id"
+	    " WHERE a.created_at <= ?3 AND (a.state = 'pending' OR a.decided_at > ?3)"
+	    " AND ?1 = ?1 AND ?4 = ?4 AND ?5 = ?5 ORDER BY a.created_at",
 	    u, start, end, lang, &c->apps, e) < 0 || rowset_bind(&c->apps, e) < 0))
 		return -1;
 	if (query(st, strcmp(u->kind, "unit") == 0 ?
@@ -349,7 +356,9 @@ content_load(struct store *st, const struct config *cfg, const struct form_set *
 	    " HAVING count(*) >= ?7 AND max(b.at) >= ?2 ORDER BY 1",
 	    u, start, end, lang, &c->bouncing, e) < 0 || rowset_bind(&c->bouncing, e) < 0)
 		return -1;
-	c->news = c->subs.nrows > 0 || c->apps.nrows > 0;
+	c->news = c->subs.nrows > 0;
+	for (size_t i = 0; i < c->apps.nrows; i++)	/* column 5: new */
+		c->news |= strcmp(c->apps.cells[i * (size_t)c->apps.ncols + 5], "1") == 0;
 	return 0;
 }
 
@@ -793,7 +802,7 @@ digest_check_templates(const char *dir, FILE *diag)
 {
 	static const char *const digest_vars[] = { "list", "slug", "period_from", "period_to",
 	    "silent_days", "news", "change_address", "applications_count", "meetings_count",
-	    "silent_count", "bouncing_count", "kinds", "kind_title", "count", "items", "title",
+	    "silent_count", "bouncing_count", "kinds", "approve", "reject", "new", "kind_title", "count", "items", "title",
 	    "city", "reference", "excerpt", "meetings", "when", "start", "tzid", "location",
 	    "accepted", "declined", "tentative", "no_answer", "applications", "silent", "name",
 	    "bouncing", "address", "bounces" };

@@ -154,6 +154,11 @@ check_eq "another member's address used by Canelones is refused" "rejected" \
 check_eq "a forged token is refused" "rejected" \
 	"$(sql "SELECT state || ' ' || reason FROM messages WHERE message_id = '<vote-5-$$@test.example>'" | cut -d' ' -f1)"
 check_eq "still pending with one vote of three" "pending" "$(sql "SELECT state FROM applications WHERE id = $A")"
+"$MERCOMAIL" -c "$CONF" digest preview comision-directiva --lang es > "$W/board-digest.txt"
+REF=$(sql "SELECT s.reference FROM submissions s JOIN applications a ON a.submission_id = s.id WHERE a.id = $A")
+check_eq "the Board's digest lists the pending application with its votes" \
+	"* Canoas (BR) [$REF]: votos a favor 1, en contra 0" \
+	"$(grep -A1 '^== Solicitudes de adhesión pendientes ==' "$W/board-digest.txt" | tail -n 1)"
 fetch $CAN
 if f=$(mail_with $CAN .) && grep -q "otra persona" <<<"$(body "$f")"; then
 	ok "Canelones is told the address was issued to someone else"
@@ -167,6 +172,8 @@ run_daemon 1
 check_eq "two of three approve: approved by the votes" "approved|votes" \
 	"$(sql "SELECT state, decided_by FROM applications WHERE id = $A")"
 check_eq "the votes: two approvals" "2" "$(sql "SELECT count(*) FROM votes WHERE application_id = $A AND vote = 'approve'")"
+check_eq "decided: no longer pending in the Board's digest" 0 \
+	"$("$MERCOMAIL" -c "$CONF" digest preview comision-directiva --lang pt | grep -c 'Canoas')"
 check_eq "the city is in the roster (pt, Sao Paulo's zone)" "Canoas|BR|pt|America/Sao_Paulo" \
 	"$(sql "SELECT name, country, lang, timezone FROM cities WHERE name = 'Canoas'")"
 check_eq "its contact is the form's contact address" "$CONTACT" \
