@@ -62,7 +62,7 @@ static key_fn set_string, set_path, set_bool, set_int, set_size;
 static key_fn set_imap_url, set_starttls, set_smtp_url, set_from, set_log_level, set_lang;
 static key_fn set_daily, set_weekly;
 static key_fn set_http_listen, set_base_url;
-static key_fn set_decision;
+static key_fn set_decision, set_bounce_address;
 
 #define OFF(m) offsetof(struct config, m)
 
@@ -109,7 +109,7 @@ static const struct key keys[] = {
 	{ "digest", "silent_days", set_int, OFF(digest.silent_days), 1, 3650 },
 	{ "list", "daily", set_daily, 0, 0, 0 },	/* in the current [list SLUG] */
 	{ "list", "weekly", set_weekly, 0, 0, 0 },
-	{ "lists", "bounce_address", set_from, OFF(lists.bounce_address), 0, 0 },
+	{ "lists", "bounce_address", set_bounce_address, OFF(lists.bounce_address), 0, 0 },
 	{ "lists", "bounce_limit", set_int, OFF(lists.bounce_limit), 1, 100 },
 	{ "lists", "bounce_days", set_int, OFF(lists.bounce_days), 1, 365 },
 	{ "http", "listen", set_http_listen, OFF(http.listen), 0, 0 },
@@ -384,6 +384,21 @@ set_from(struct parser *p, const struct key *k, const char *val,
 		return -1;
 	}
 	return set_string(p, k, val, why, whysz);
+}
+
+/* A bare address without a tag: list mail goes out from local+TOKEN@domain,
+ * and a second '+' would hide the token from the one who reads it back. */
+static int
+set_bounce_address(struct parser *p, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	const char *at = strchr(val, '@');
+
+	if (at != NULL && memchr(val, '+', (size_t)(at - val)) != NULL) {
+		snprintf(why, whysz, "'%s' has a +tag (mercomail adds its own)", val);
+		return -1;
+	}
+	return set_from(p, k, val, why, whysz);
 }
 
 /* "HH:MM" into *h, *m; -1 if it is not a time of day. */

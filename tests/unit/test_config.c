@@ -838,6 +838,8 @@ test_lists_bounce_settings(void **state)
 	assert_load_error(REQUIRED "[lists]\nbounce_address = Rebotes <r@x.example>\n",
 	    "is not a bare mail address");
 	assert_load_error(REQUIRED "[lists]\nbounce_limit = 0\n", "bounce_limit");
+	assert_load_error(REQUIRED "[lists]\nbounce_address = sec+rebotes@x.example\n",
+	    "has a +tag (mercomail adds its own)");
 	/* no smtp.from and no bounce_address: no envelope for list mail */
 	load_text(&l, REQUIRED);
 	assert_int_equal(config_bounce_address(l.cfg, buf, sizeof buf), -1);
