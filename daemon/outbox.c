@@ -146,51 +146,122 @@ column_dup(sqlite3_stmt *s, int i)
 	return out;
 }
 
-/* The oldest mail due now: 1 found, 0 none, -1 error. One at a time keeps
- * memory flat whatever the queue holds. */
-static int
-next_due(struct store *st, time_t now, int64_t after, struct queued *q, struct err *e)
+/*
+ * The statements of one flush, prepared once for all its rows. Due rows are
+ * picked by id only, a batch at a time: the ORDER BY runs on the covering
+ * index outbox_due (state, next_attempt, id), so the sort never carries the
+ * mails' bytes (asking for `data` in that query made SQLite copy the whole
+ * blob of every due row into its sorter for every mail sent: quadratic in
+ * the queue). Each mail's bytes are then read by id, once. Memory stays flat
+ * whatever the queue holds.
+ */
+#define DUE_BATCH 64
+
+struct flush {
+	sqlite3_stmt *due, *load, *mark;
+	int64_t ids[DUE_BATCH];
+	int nids, next;
+	int64_t last;		/* highest id taken: each row at most once per round */
+};
+
+static const char sql_mark[] = "UPDATE outbox SET state = ?, attempts = attempts + 1,"
+    " next_attempt = ?, last_error = ?, sent_at = ?, last_code = ? WHERE id = ?";
+
+static void
+flush_end(struct flush *f)
 {
-	sqlite3_stmt *s;
+	sqlite3_finalize(f->due);
+	sqlite3_finalize(f->load);
+	sqlite3_finalize(f->mark);
+}
+
+static int
+flush_begin(struct store *st, struct flush *f, struct err *e)
+{
+	memset(f, 0, sizeof *f);
+	if (prepare(st, "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt <= ?"
+	    " AND id > ? ORDER BY id LIMIT ?", &f->due, e) < 0 ||
+	    prepare(st, "SELECT created_at, attempts, mail_from, rcpt, msgid, data FROM outbox"
+	    " WHERE id = ? AND state = 'queued' AND next_attempt <= ?", &f->load, e) < 0 ||
+	    prepare(st, sql_mark, &f->mark, e) < 0) {
+		flush_end(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next batch of due ids after f->last: how many, or -1. */
+static int
+due_batch(struct store *st, struct flush *f, time_t now, struct err *e)
+{
+	int r = SQLITE_DONE;
+
+	f->nids = f->next = 0;
+	sqlite3_bind_int64(f->due, 1, now);
+	sqlite3_bind_int64(f->due, 2, f->last);
+	sqlite3_bind_int(f->due, 3, DUE_BATCH);
+	while (f->nids < DUE_BATCH && (r = sqlite3_step(f->due)) == SQLITE_ROW)
+		f->ids[f->nids++] = sqlite3_column_int64(f->due, 0);
+	sqlite3_reset(f->due);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
+	return f->nids;
+}
+
+/* Row id into q if it is still queued and due (the CLI may have changed it
+ * since the batch was read): 1 loaded, 0 not any more, -1 error. */
+static int
+load(struct store *st, struct flush *f, int64_t id, time_t now, struct queued *q,
+    struct err *e)
+{
+	sqlite3_stmt *s = f->load;
 	int r;
 
-	/* after: rows are taken in id order once per round, so a row that was
-	 * just deferred (and might be due again) is not retried in the same round */
-	if (prepare(st, "SELECT id, created_at, attempts, mail_from, rcpt, msgid, data"
-	    " FROM outbox WHERE state = 'queued' AND next_attempt <= ? AND id > ?"
-	    " ORDER BY id LIMIT 1", &s, e) < 0)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
-		q->id = sqlite3_column_int64(s, 0);
-		q->created = sqlite3_column_int64(s, 1);
-		q->attempts = sqlite3_column_int64(s, 2);
-		q->from = column_dup(s, 3);
-		q->rcpt = column_dup(s, 4);
-		q->msgid = column_dup(s, 5);
-		q->data = column_dup(s, 6);
-		q->len = (size_t)sqlite3_column_bytes(s, 6);
+		q->id = id;
+		q->created = sqlite3_column_int64(s, 0);
+		q->attempts = sqlite3_column_int64(s, 1);
+		q->from = column_dup(s, 2);
+		q->rcpt = column_dup(s, 3);
+		q->msgid = column_dup(s, 4);
+		q->data = column_dup(s, 5);
+		q->len = (size_t)sqlite3_column_bytes(s, 5);
 		r = q->from && q->rcpt && q->msgid && q->data ? 1 : err_set(e, "out of memory");
 	} else if (r == SQLITE_DONE)
 		r = 0;
 	else
 		r = err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return r;
 }
 
+/* The oldest mail due now: 1 found, 0 none, -1 error. Rows are taken in id
+ * order once per round, so a row that was just deferred (and might be due
+ * again) is not retried in the same round. */
 static int
-mark(struct store *st, const struct queued *q, const char *state, time_t next,
-    const char *error, long code, time_t now, struct err *e)
+next_due(struct store *st, struct flush *f, time_t now, struct queued *q, struct err *e)
 {
-	sqlite3_stmt *s;
+	for (;;) {
+		int r;
+
+		if (f->next == f->nids && (r = due_batch(st, f, now, e)) <= 0)
+			return r;
+		f->last = f->ids[f->next++];
+		if ((r = load(st, f, f->last, now, q, e)) != 0)
+			return r;
+	}
+}
+
+/* Bind and run a prepared sql_mark; the statement is reset for reuse. */
+static int
+mark_with(struct store *st, sqlite3_stmt *s, const struct queued *q, const char *state,
+    time_t next, const char *error, long code, time_t now, struct err *e)
+{
 	int r;
 
-	if (prepare(st, "UPDATE outbox SET state = ?, attempts = attempts + 1,"
-	    " next_attempt = ?, last_error = ?, sent_at = ?, last_code = ? WHERE id = ?", &s, e) < 0)
-		return -1;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, next);
 	if (error)
@@ -201,7 +272,9 @@ mark(struct store *st, const struct queued *q, const char *state, time_t next,
 	sqlite3_bind_int64(s, 6, q->id);
 	r = sqlite3_step(s) == SQLITE_DONE ? 0
 	    : err_set(e, "outbox: %s", sqlite3_errmsg(store_db(st)));
-	sqlite3_finalize(s);
+	/* the bindings point into q and error: none may outlive this call */
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return r;
 }
 
@@ -224,7 +297,7 @@ outbox_retry_delay(int64_t attempts, int first, int max, uint32_t rnd)
 
 /* Send one; returns 1 to go on, 0 to stop this round, -1 on a store error. */
 static int
-send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
+send_one(struct store *st, struct flush *f, struct smtp *smtp, struct queued *q, time_t now,
     struct outbox_stats *stats, struct err *e)
 {
 	const struct config_smtp *c = smtp_config(smtp);
@@ -235,7 +308,7 @@ send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
 	if (r == SMTP_SENT) {
 		stats->sent++;
 		log_info("event=sent rcpt=%s msgid=%s", q->rcpt, q->msgid);
-		if (mark(st, q, "sent", now, NULL, code, now, e) < 0) {
+		if (mark_with(st, f->mark, q, "sent", now, NULL, code, now, e) < 0) {
 			stats->unmarked = q->id;	/* gone out: never send it again */
 			return -1;
 		}
@@ -245,13 +318,13 @@ send_one(struct store *st, struct smtp *smtp, struct queued *q, time_t now,
 		stats->failed++;
 		log_error("event=send status=failed rcpt=%s msgid=%s code=%ld reason=\"%s\"",
 		    q->rcpt, q->msgid, code, se.msg);
-		return mark(st, q, "failed", now, se.msg, code, now, e) < 0 ? -1 : 1;
+		return mark_with(st, f->mark, q, "failed", now, se.msg, code, now, e) < 0 ? -1 : 1;
 	}
 	stats->deferred++;
 	log_warn("event=send status=deferred rcpt=%s msgid=%s code=%ld reason=\"%s\"", q->rcpt,
 	    q->msgid, code, se.msg);
-	if (mark(st, q, "queued", now + outbox_retry_delay(q->attempts, c->retry_first,
-	    c->retry_max, arc4random()), se.msg, code, now, e) < 0)
+	if (mark_with(st, f->mark, q, "queued", now + outbox_retry_delay(q->attempts,
+	    c->retry_first, c->retry_max, arc4random()), se.msg, code, now, e) < 0)
 		return -1;
 	/* a 4xx for this recipient (mailbox full, greylisting) says nothing
 	 * about the others; no connection at all does */
@@ -262,26 +335,33 @@ int
 outbox_mark_sent(struct store *st, int64_t id, time_t now, struct err *e)
 {
 	struct queued q = { .id = id };
+	sqlite3_stmt *s;
+	int r;
 
-	return mark(st, &q, "sent", now, NULL, 250, now, e);
+	if (prepare(st, sql_mark, &s, e) < 0)
+		return -1;
+	r = mark_with(st, s, &q, "sent", now, NULL, 250, now, e);
+	sqlite3_finalize(s);
+	return r;
 }
 
 int
 outbox_flush(struct store *st, struct smtp *smtp, time_t now,
     volatile sig_atomic_t *stop, struct outbox_stats *stats, struct err *e)
 {
-	int64_t last = 0;
+	struct flush f;
 	int r = 1;
 
 	memset(stats, 0, sizeof *stats);
+	if (flush_begin(st, &f, e) < 0)
+		return -1;
 	while (r == 1 && !*stop) {
 		struct queued q = { 0 };
-		if ((r = next_due(st, now, last, &q, e)) == 1) {
-			last = q.id;
-			r = send_one(st, smtp, &q, now, stats, e);
-		}
+		if ((r = next_due(st, &f, now, &q, e)) == 1)
+			r = send_one(st, &f, smtp, &q, now, stats, e);
 		queued_free(&q);
 	}
+	flush_end(&f);
 	return r < 0 ? -1 : 0;
 }
 
