@@ -12,10 +12,13 @@
  * The one window for a duplicate: the server has accepted a message (the
  * final 250 after DATA) and the process dies before mark() commits "sent".
  * The row is still 'queued' and the next round sends it again. Each row is
- * marked right after its own transfer, in its own statement (autocommit),
- * so at most that one message is resent, never a batch; it keeps its
- * Message-ID, so clients show it once. Marking before sending would turn
- * the duplicate into a loss, which is worse.
+ * marked right after its own transfer, in its own statement (autocommit,
+ * synchronous = FULL: on disk before the next transfer starts), so at most
+ * that one message is resent, never a batch, whether the process or the
+ * whole machine went down; it keeps its Message-ID, so clients show it
+ * once. Marking before sending would turn the duplicate into a loss, which
+ * is worse. That fdatasync per mail costs about 0.7 ms here, against 3-4
+ * ms for the SMTP transfer itself (bench/send): kept.
  */
 
 #include <stdlib.h>
