@@ -166,8 +166,8 @@ print_bouncer(const char *address, int64_t bounces, time_t last, void *arg)
 	return 0;
 }
 
-/* list show UNIT: its settings, digest times, members, and (for all lists)
- * the addresses left out for bouncing. */
+/* list show UNIT: its settings, digest times, members, and its addresses
+ * left out for bouncing. */
 int
 ctl_list_show(struct ctx *cx, int argc, char **argv)
 {
@@ -199,7 +199,7 @@ ctl_list_show(struct ctx *cx, int argc, char **argv)
 	snprintf(buf, sizeof buf, "%d hard bounces in %d days", lc->bounce_limit, lc->bounce_days);
 	ctl_show_field("Left out at", buf);
 	printf("Bouncing (no list mail):\n");
-	if (list_bouncing(cx->st, lc, time(NULL), print_bouncer, &nb, &e) < 0)
+	if (list_bouncing(cx->st, unit, lc, time(NULL), print_bouncer, &nb, &e) < 0)
 		return ctl_db_fail(cx, NULL);
 	if (nb == 0)
 		printf("  none\n");
@@ -238,9 +238,10 @@ ctl_list_set(struct ctx *cx, int argc, char **argv)
 		} else if ((v = ctl_match_opt(argc, argv, &i, "--always", 1, &bad)) != NULL) {
 			if (yes_no(v, &always) < 0)
 				return ctl_usage_error("--always is yes or no");
-		} else
-			return ctl_usage_error(bad ? "an option needs a value" : "unknown option %s",
-			    argv[i]);
+		} else if (bad)
+			return ctl_usage_error("an option needs a value");
+		else
+			return ctl_usage_error("unknown option %s", argv[i]);
 	}
 	if ((rc = ctl_open_store(cx, 1)) != 0 || (rc = unit_arg(cx, argv[0], &unit)) != 0)
 		return rc;

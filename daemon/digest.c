@@ -18,10 +18,10 @@
 #include "ical.h"
 #include "list.h"
 #include "log.h"
-#include "verp.h"
 #include "mailfmt.h"
 #include "outbox.h"
 #include "template.h"
+#include "verp.h"
 
 /* ------------------------------------------------------------ schedule */
 
@@ -489,8 +489,6 @@ send_member(const struct list_member *m, void *arg, struct err *e)
 	if (x->empty && !r->news)
 		return 0;
 	str_copy(domain, at ? at + 1 : "localhost", sizeof domain);
-	if ((mf = mailfmt_new()) == NULL)
-		return err_set(e, "out of memory");
 	/* the one-click link and the envelope sender (VERP: a report that comes
 	 * back names the member) are signed for this member's row */
 	if (x->key && (key = list_member_key(x->st, x->u->id, m->address, m->lang, x->now, e)) < 0)
@@ -500,6 +498,8 @@ send_member(const struct list_member *m, void *arg, struct err *e)
 	if (rc == 0)
 		it.mail_from = verp;
 	rc = -1;
+	if ((mf = mailfmt_new()) == NULL)
+		return err_set(e, "out of memory");
 	if (mailfmt_address(mf, "From", x->cfg->mail.name, x->cfg->smtp.from) < 0 ||
 	    mailfmt_address(mf, "To", m->name[0] ? m->name : NULL, m->address) < 0 ||
 	    mailfmt_header(mf, "Subject", r->subject) < 0 ||

@@ -263,23 +263,27 @@ list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, t
 }
 
 int
-list_bouncing(struct store *st, const struct config_lists *lc, time_t now,
+list_bouncing(struct store *st, int64_t unit_id, const struct config_lists *lc, time_t now,
     list_bouncing_fn *fn, void *arg, struct err *e)
 {
 	sqlite3_stmt *s;
 	int r, stop = 0;
 
 	if (prep(st, "SELECT address, count(*), max(at) FROM bounces WHERE hard = 1 AND at >= ?1"
+	    " AND (?3 = 0 OR address IN (SELECT c.address FROM unit_members um JOIN contacts c"
+	    "  ON c.city_id = um.city_id WHERE um.unit_id = ?3)"
+	    "  OR address IN (SELECT address FROM list_subscriptions WHERE unit_id = ?3))"
 	    " GROUP BY address HAVING count(*) >= ?2 ORDER BY 1", &s, e) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, now - (time_t)lc->bounce_days * 86400);
 	sqlite3_bind_int(s, 2, lc->bounce_limit);
+	sqlite3_bind_int64(s, 3, unit_id);
 	while (!stop && (r = sqlite3_step(s)) == SQLITE_ROW)
 		stop = fn(col(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), arg) < 0;
 	if (!stop && r != SQLITE_DONE)
 		err_set(e, "list: %s", sqlite3_errmsg(store_db(st)));
 	sqlite3_finalize(s);
-	return !stop && r != SQLITE_DONE ? -1 : 0;
+	return stop || r != SQLITE_DONE ? -1 : 0;
 }
 
 int

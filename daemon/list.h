@@ -77,10 +77,12 @@ typedef int list_member_fn(const struct list_member *m, void *arg, struct err *e
 int list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, time_t now,
     list_member_fn *fn, void *arg, struct err *e);
 
-/* Call fn for each address that gets no list mail at now for its hard
- * bounces (lc), with their count, in any list. 0 or -1. */
+/* Call fn for each address of the list of unit_id (0: of any list) that
+ * gets no list mail at now for its hard bounces (lc), with their count and
+ * the time of the last. fn returns 0 to go on, -1 to stop (its error).
+ * 0 or -1. */
 typedef int list_bouncing_fn(const char *address, int64_t bounces, time_t last, void *arg);
-int list_bouncing(struct store *st, const struct config_lists *lc, time_t now,
+int list_bouncing(struct store *st, int64_t unit_id, const struct config_lists *lc, time_t now,
     list_bouncing_fn *fn, void *arg, struct err *e);
 
 /* The settings of the list of unit_id: *closed and *always (a digest even
