@@ -149,7 +149,7 @@ mailtool --user "$POA" --password demo fetch-all INBOX "$HARNESS_DIR/demo/digest
 python3 - $(grep -l '^List-Id:' "$HARNESS_DIR/demo/digest"/* | tail -n 1) <<'PY' | sed 's/^/   | /'
 import email, email.policy, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-for h in ("Subject", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Precedence"):
+for h in ("Return-Path", "Subject", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Precedence"):
     print(f"{h}: {m[h]}")
 print()
 print(m.get_body(("plain",)).get_content().rstrip())

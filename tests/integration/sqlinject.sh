@@ -296,7 +296,8 @@ known="ctl_messages.c:--held ctl_messages.c:--limit ctl_messages.c:--raw ctl_mes
 ctl_submissions.c:--format ctl_submissions.c:--kind ctl_submissions.c:--limit
 ctl_submissions.c:--since ctl_submissions.c:--unit
 ctl_report.c:--format ctl_report.c:--lang ctl_report.c:--silent-days ctl_report.c:--since
-ctl_report.c:--until ctl_list.c:--digest ctl_list.c:--lang ctl.c:--help
+ctl_report.c:--until ctl_list.c:--digest ctl_list.c:--lang ctl_list.c:--closed
+ctl_list.c:--always ctl.c:--help
 ctl_meeting.c:--agenda ctl_meeting.c:--alarm ctl_meeting.c:--all ctl_meeting.c:--duration
 ctl_meeting.c:--end ctl_meeting.c:--invite ctl_meeting.c:--location ctl_meeting.c:--start
 ctl_meeting.c:--title ctl_meeting.c:--tz ctl_meeting.c:--unit ctl_meeting.c:--url
@@ -364,6 +365,10 @@ for i in "${!P[@]}"; do
 	cli $EX_DATAERR 0 list add ambiente "$p" || bad=1
 	cli $EX_USAGE 0 list add ambiente nadie@ejemplo.example --lang "$p" || bad=1
 	cli $EX_USAGE 0 list add ambiente nadie@ejemplo.example --digest "$p" || bad=1
+	cli $EX_DATAERR 0 list show "$p" || bad=1
+	cli $EX_DATAERR 0 list set "$p" --closed yes || bad=1
+	cli $EX_USAGE 0 list set ambiente --closed "$p" || bad=1
+	cli $EX_USAGE 0 list set ambiente --always "$p" || bad=1
 	cli $EX_DATAERR 0 feed url "$p" || bad=1
 	cli $EX_DATAERR 0 feed url unit "$p" || bad=1
 	cli $EX_DATAERR 0 feed url city "$p" || bad=1
@@ -424,6 +429,7 @@ cli 0 9999 digest preview ambiente --html && grep -qE "O&(#39|#x27|apos);Brien y
 check_eq "the application keeps the city and the head of government verbatim" "${P[4]}|${P[5]}" \
 	"$(sql "SELECT city || '|' || head FROM applications WHERE id = ${app:-0}")"
 check_eq "the applications' state is unchanged" "$app_state" "$(sql "SELECT group_concat(state) FROM applications")"
+check_eq "no list settings were written" 0 "$(sql "SELECT count(*) FROM lists")"
 check_eq "the filters deleted nothing" "$total_sub" "$(sql 'SELECT count(*) FROM submissions')"
 
 # --- the tables are intact ----------------------------------------------------------
