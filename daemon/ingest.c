@@ -370,24 +370,27 @@ job_unauthenticated(struct job *j, struct err *e)
 	return job_answer(j, "rejected-dkim", tv, 2, e) < 0 ? -1 : 1;
 }
 
+struct token_search {
+	const struct ingest *in;
+	char *token;		/* AUTH_TOKEN_MAX bytes */
+};
+
+static int
+our_tagged(const char *word, void *arg)
+{
+	struct token_search *t = arg;
+
+	return auth_address_token(word, t->in->local, t->in->domain, t->token) == 0;
+}
+
 /* The token of the first address of ours with a tag, from the headers the
  * delivery path leaves. 1 found, 0 none. */
 static int
 find_token(struct job *j, char token[AUTH_TOKEN_MAX])
 {
-	static const char *const names[] = { "Delivered-To", "X-Original-To", "To", "Cc" };
-	const char *v;
+	struct token_search t = { j->in, token };
 
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		for (size_t nth = 0; (v = mime_header(j->m, names[i], nth)) != NULL; nth++) {
-			char buf[1024], *save = NULL, *w;
-			snprintf(buf, sizeof buf, "%s", v);
-			for (w = strtok_r(buf, " ,;<>\"\t", &save); w; w = strtok_r(NULL, " ,;<>\"\t", &save))
-				if (auth_address_token(w, j->in->local, j->in->domain, token) == 0)
-					return 1;
-		}
-	}
-	return 0;
+	return mime_recipient_words(j->m, our_tagged, &t);
 }
 
 static int

@@ -667,6 +667,25 @@ mime_header(const struct mime_msg *m, const char *name, size_t nth)
 	return NULL;
 }
 
+int
+mime_recipient_words(const struct mime_msg *m, mime_word_fn *fn, void *arg)
+{
+	static const char *const names[] = { "Delivered-To", "X-Original-To", "To", "Cc" };
+	const char *v;
+	int r;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		for (size_t nth = 0; (v = mime_header(m, names[i], nth)) != NULL; nth++) {
+			char buf[1024], *save = NULL, *w;
+			snprintf(buf, sizeof buf, "%s", v);
+			for (w = strtok_r(buf, " ,;<>\"\t", &save); w;
+			    w = strtok_r(NULL, " ,;<>\"\t", &save))
+				if ((r = fn(w, arg)) != 0)
+					return r;
+		}
+	return 0;
+}
+
 /* ------------------------------------------------------------ addresses */
 
 static int

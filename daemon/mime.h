@@ -58,6 +58,14 @@ void mime_msg_free(struct mime_msg *m);		/* accepts NULL */
 /* The nth (0-based) top-level header called name (case-insensitive), or NULL. */
 const char *mime_header(const struct mime_msg *m, const char *name, size_t nth);
 
+/* The words that may be addresses ("a@b", "<a@b>", "Name <a@b>, c@d") in
+ * the delivery headers Delivered-To, X-Original-To, To and Cc, in that
+ * order: fn is called with each until it returns nonzero, which is then
+ * returned; 0 when it never did. Where signed addresses of ours are looked
+ * for (a reply, a bounce). */
+typedef int mime_word_fn(const char *word, void *arg);
+int mime_recipient_words(const struct mime_msg *m, mime_word_fn *fn, void *arg);
+
 /* RFC 2047-decode a header value into UTF-8 (CR/LF removed). Caller frees. */
 char *mime_decode_header(const char *value);
 

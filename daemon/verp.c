@@ -44,29 +44,40 @@ verp_sender(const struct config *cfg, const unsigned char *key, size_t keylen,
 	return 0;
 }
 
+struct member_search {
+	const char *local, *domain;
+	const unsigned char *key;
+	size_t keylen;
+	time_t now;
+	int64_t member;
+};
+
+/* A VERP address of ours with a genuine, fresh bounce token: stop there. */
+static int
+bounce_token(const char *word, void *arg)
+{
+	struct member_search *ms = arg;
+	char token[AUTH_TOKEN_MAX];
+	struct auth_claim c;
+
+	if (auth_address_token(word, ms->local, ms->domain, token) < 0 ||
+	    auth_token_check(ms->key, ms->keylen, token, ms->now, &c) != AUTH_TOKEN_OK ||
+	    strcmp(c.purpose, "bounce") != 0 || c.object <= 0)
+		return 0;
+	ms->member = c.object;
+	return 1;
+}
+
 /* The first valid bounce token in the delivery headers of m: its member
  * key, or 0. */
 static int64_t
 find_member(const struct mime_msg *m, const char *local, const char *domain,
     const unsigned char *key, size_t keylen, time_t now)
 {
-	static const char *const names[] = { "Delivered-To", "X-Original-To", "To", "Cc" };
-	char token[AUTH_TOKEN_MAX];
-	struct auth_claim c;
-	const char *v;
+	struct member_search ms = { local, domain, key, keylen, now, 0 };
 
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		for (size_t nth = 0; (v = mime_header(m, names[i], nth)) != NULL; nth++) {
-			char buf[1024], *save = NULL, *w;
-			snprintf(buf, sizeof buf, "%s", v);
-			for (w = strtok_r(buf, " ,;<>\"\t", &save); w;
-			    w = strtok_r(NULL, " ,;<>\"\t", &save))
-				if (auth_address_token(w, local, domain, token) == 0 &&
-				    auth_token_check(key, keylen, token, now, &c) == AUTH_TOKEN_OK &&
-				    strcmp(c.purpose, "bounce") == 0 && c.object > 0)
-					return c.object;
-		}
-	return 0;
+	mime_recipient_words(m, bounce_token, &ms);
+	return ms.member;
 }
 
 int

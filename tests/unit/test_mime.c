@@ -964,6 +964,42 @@ repeat(const char *head, const char *unit, size_t times, const char *tail, size_
 
 /* A big attachment and structures that would make libetpan quadratic or
  * memory hungry: they must come back quickly, in bounded memory. */
+/* The words of the delivery headers, in the order they are looked at. */
+static int
+collect_word(const char *word, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, word);
+	strcat(out, "|");
+	return strcmp(word, "stop@here.example") == 0 ? 7 : 0;
+}
+
+static void
+recipient_words_in_order(void **state)
+{
+	static const char raw[] = "To: Ana <a@x.example>, b@y.example\r\n"
+	    "Cc: \"Dos, Tres\" <c@z.example>; d@w.example\r\nSubject: s\r\n"
+	    "Delivered-To: e@v.example\r\nX-Original-To: <f@u.example>\r\n\r\nbody\r\n";
+	struct err e;
+	struct mime_msg *m = mime_parse(raw, sizeof raw - 1, &e);
+	char out[512] = "";
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(mime_recipient_words(m, collect_word, out), 0);
+	assert_string_equal(out, "e@v.example|f@u.example|Ana|a@x.example|b@y.example|"
+	    "Dos|Tres|c@z.example|d@w.example|");
+	mime_msg_free(m);
+	/* the callback's nonzero stops the walk and is returned */
+	static const char raw2[] = "To: a@x.example, stop@here.example, b@y.example\r\n\r\nx\r\n";
+	m = mime_parse(raw2, sizeof raw2 - 1, &e);
+	out[0] = '\0';
+	assert_int_equal(mime_recipient_words(m, collect_word, out), 7);
+	assert_string_equal(out, "a@x.example|stop@here.example|");
+	mime_msg_free(m);
+}
+
 static void
 large_and_pathological(void **state)
 {
@@ -1065,6 +1101,7 @@ main(void)
 		cmocka_unit_test(html_random_fragments),
 		cmocka_unit_test(garbage_does_not_crash),
 		cmocka_unit_test(fixtures_mutated),
+		cmocka_unit_test(recipient_words_in_order),
 		cmocka_unit_test(large_and_pathological),
 	};
 
