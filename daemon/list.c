@@ -228,7 +228,9 @@ list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, t
 	int r, stop = 0;
 
 	/* the roster's contacts (unless they left), then the other subscribers;
-	 * both without the addresses that keep bouncing */
+	 * both without the addresses that keep bouncing. A row of source
+	 * 'roster' is only the key of a roster member's signed links: once the
+	 * city leaves the unit, that member is off the list */
 	if (prep(st, "WITH roster AS (SELECT c.address AS address, c.name AS name,"
 	    "   c.lang AS lang, c.id AS contact_id FROM unit_members um"
 	    "   JOIN contacts c ON c.city_id = um.city_id WHERE um.unit_id = ?1),"
@@ -241,6 +243,7 @@ list_members(struct store *st, int64_t unit_id, const struct config_lists *lc, t
 	    " UNION ALL"
 	    " SELECT s.address, NULL, s.lang, s.digest, 0, s.source FROM subs s"
 	    "   WHERE s.unsubscribed = 0 AND s.address NOT IN (SELECT address FROM roster)"
+	    "   AND s.source != 'roster'"
 	    "   AND s.address NOT IN bouncing"
 	    " ORDER BY 1", &s, e) < 0)
 		return -1;

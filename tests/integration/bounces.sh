@@ -124,5 +124,13 @@ check_eq "both kept, unanswered" "ignored ignored" \
 	"$(sql "SELECT state FROM messages WHERE message_id IN ('<vac-1@portoalegre.example>', '<plain-2@mx.canelones.example>') ORDER BY id" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "$POA is still a member" 1 "$(members | grep -c "$POA")"
 
+# --- the roster decides: a city that leaves the unit leaves the list, though
+# a member key was made for its VERP address
+sql "DELETE FROM unit_members WHERE unit_id = (SELECT id FROM units WHERE slug = 'cultura')
+	AND city_id = (SELECT id FROM cities WHERE name = 'Canelones')"
+check_eq "Canelones left cultura: $CAN is off its list" 0 "$(members | grep -c "$CAN")"
+check_eq "its key row stays for the links already sent" 1 \
+	"$(sql "SELECT count(*) FROM list_subscriptions WHERE address = '$CAN' AND source = 'roster'")"
+
 [ "$FAILED" -eq 0 ] || { cat "$W/daemon.log"; harness_logs; }
 finish
