@@ -36,11 +36,12 @@
 /* ---------------------------------------------------------------- parser */
 
 enum { SEC_NONE = -1, SEC_UNKNOWN = -2 };
-#define SEC_LIST 10		/* "list" in sections[]: [list SLUG] */
 
+/* "list" stays last: it is [list SLUG], one section per list */
 static const char *const sections[] = { "imap", "smtp", "mail", "store", "log", "daemon",
 	"http", "digest", "governance", "lists", "list" };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
+#define SEC_LIST ((int)NSECTIONS - 1)
 
 struct parser;
 struct key;
