@@ -14,13 +14,15 @@
 #include "ctl.h"
 #include "list.h"
 
-/* The bounce threshold: the config's, or its defaults without -c. */
+/* The bounce threshold: the config's; with -d and no -c, the built-in
+ * defaults (the config is then made here, and freed with the context).
+ * NULL when out of memory. */
 static const struct config_lists *
-lists_cfg(const struct ctx *cx)
+lists_cfg(struct ctx *cx)
 {
-	static const struct config_lists def = { .bounce_limit = 3, .bounce_days = 30 };
-
-	return cx->cfg ? &cx->cfg->lists : &def;
+	if (cx->cfg == NULL)
+		cx->cfg = config_defaults();
+	return cx->cfg ? &cx->cfg->lists : NULL;
 }
 
 static int
@@ -54,6 +56,7 @@ unit_arg(struct ctx *cx, const char *slug, int64_t *id)
 int
 ctl_list_members(struct ctx *cx, int argc, char **argv)
 {
+	const struct config_lists *lc;
 	struct err e = { "" };
 	int64_t unit;
 	int rc, n = 0;
@@ -62,7 +65,11 @@ ctl_list_members(struct ctx *cx, int argc, char **argv)
 		return ctl_usage_error("list members needs a UNIT");
 	if ((rc = ctl_open_store(cx, 1)) != 0 || (rc = unit_arg(cx, argv[0], &unit)) != 0)
 		return rc;
-	if (list_members(cx->st, unit, lists_cfg(cx), time(NULL), print_member, &n, &e) < 0) {
+	if ((lc = lists_cfg(cx)) == NULL) {
+		fprintf(stderr, "mercomail: out of memory\n");
+		return EX_OSERR;
+	}
+	if (list_members(cx->st, unit, lc, time(NULL), print_member, &n, &e) < 0) {
 		fprintf(stderr, "mercomail: %s\n", e.msg);
 		return EX_SOFTWARE;
 	}
@@ -172,7 +179,7 @@ int
 ctl_list_show(struct ctx *cx, int argc, char **argv)
 {
 	const struct config_lists *lc;
-	struct config_digest dc = { .daily_hour = -1, .weekly_hour = -1, .timezone = "" };
+	struct config_digest dc;
 	struct err e = { "" };
 	int64_t unit;
 	int rc, closed, always, n = 0, nb = 0;
@@ -182,9 +189,11 @@ ctl_list_show(struct ctx *cx, int argc, char **argv)
 		return ctl_usage_error("list show needs a UNIT");
 	if ((rc = ctl_open_store(cx, 1)) != 0 || (rc = unit_arg(cx, argv[0], &unit)) != 0)
 		return rc;
-	lc = lists_cfg(cx);	/* cx->cfg is read by ctl_open_store */
-	if (cx->cfg)
-		config_digest_for(cx->cfg, argv[0], &dc);
+	if ((lc = lists_cfg(cx)) == NULL) {	/* after ctl_open_store, which reads -c */
+		fprintf(stderr, "mercomail: out of memory\n");
+		return EX_OSERR;
+	}
+	config_digest_for(cx->cfg, argv[0], &dc);
 	if (list_settings(cx->st, unit, &closed, &always, &e) < 0 ||
 	    list_members(cx->st, unit, lc, time(NULL), count_member, &n, &e) < 0)
 		return ctl_db_fail(cx, NULL);
