@@ -15,6 +15,8 @@ write_config "$CONF" smtp=yes
 WDAY=$(TZ=America/Montevideo LC_ALL=C date -d '2 days' +%a | tr 'A-Z' 'a-z')
 printf '[digest]\ndaily = 08:00\nweekly = %s 09:00\ntimezone = America/Montevideo\nsilent_days = 60\n' \
 	"$WDAY" >> "$CONF"
+# a list section whose slug names no unit: said in the log, ignored
+printf '[list cultrua]\ndaily = 07:00\n' >> "$CONF"
 HTTP_PORT=$(_harness_free_ports 1)
 printf '[http]\nlisten = 127.0.0.1:%s\nbase_url = http://127.0.0.1:%s\n' "$HTTP_PORT" "$HTTP_PORT" >> "$CONF"
 mkdir -p "$W/out"
@@ -73,6 +75,8 @@ Resultados: 9 ciudades.
 B
 mailtool wait-count INBOX 2 --timeout 30 >/dev/null
 run_once
+grep -q 'event=config section="list cultrua" msg="no unit or body has this slug' "$W/daemon.log" &&
+	ok "a [list SLUG] of no unit is logged" || not_ok "no warning for [list cultrua] in the log"
 check_eq "two submissions for cultura" 2 "$(sql "SELECT count(*) FROM submissions s JOIN units u ON u.id = s.unit_id WHERE u.slug = 'cultura'")"
 # a meeting of cultura in four days, with answers
 sql "INSERT INTO meetings (uid, reference, unit_id, title, start_at, end_at, tzid, created_at, changed_at)
